@@ -1,0 +1,30 @@
+# mcp-code-runtime. `make demo` sets up a fresh machine, builds, and runs an
+# example against real MCP servers; `make test` runs every test.
+
+CARGO ?= cargo
+BIN := target/debug/mcp-code-runtime
+RELEASE_BIN := target/release/mcp-code-runtime
+
+.PHONY: setup build demo test bench types clean
+
+setup:
+	./scripts/setup.sh
+
+build: setup
+	$(CARGO) build --workspace --bins
+
+demo: build
+	MCP_CODE_RUNTIME_ROOT=$(CURDIR) $(BIN) run examples/quickstart.ts --config config/mcp-servers.json
+
+test: build
+	$(CARGO) test --workspace
+
+bench: setup
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) run --release -p integration-tests --bin bench
+
+types: build
+	MCP_CODE_RUNTIME_ROOT=$(CURDIR) $(BIN) types --config config/mcp-servers.json --out types
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,71 @@
+//! The native functions the prelude receives as `host`: one per WIT import
+//! function, converting between JavaScript values and WIT types and nothing
+//! more. Policy and limits live in the host, never here.
+
+use javy_plugin_api::javy::quickjs::prelude::Func;
+use javy_plugin_api::javy::quickjs::{Ctx, IntoJs, Object, Result, Value};
+
+use crate::mcp::code_runtime::console::{self, Level};
+use crate::mcp::code_runtime::events;
+use crate::mcp::code_runtime::tools;
+use crate::mcp::code_runtime::types::{Failure, FailureKind};
+
+/// Builds the `host` object handed to the prelude.
+pub fn install<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
+    let host = Object::new(ctx.clone())?;
+    host.set("emit", Func::from(|level: u32, message: String| console::emit(level_of(level), &message)))?;
+    host.set("startTimer", Func::from(events::start_timer))?;
+    host.set("cancel", Func::from(events::cancel))?;
+    host.set(
+        "callTool",
+        Func::from(|ctx: Ctx<'js>, server: String, tool: String, arguments: String| {
+            started(&ctx, tools::call_tool(&server, &tool, &arguments))
+        }),
+    )?;
+    host.set("listServers", Func::from(tools::list_servers))?;
+    host.set(
+        "listTools",
+        Func::from(|ctx: Ctx<'js>, server: String| started(&ctx, tools::list_tools(&server))),
+    )?;
+    Ok(host)
+}
+
+/// The op id of a started operation, or the failure object of a refused one.
+fn started<'js>(ctx: &Ctx<'js>, started: std::result::Result<u32, Failure>) -> Result<Value<'js>> {
+    match started {
+        Ok(id) => id.into_js(ctx),
+        Err(failure) => failure_object(ctx, &failure).map(Object::into_value),
+    }
+}
+
+/// A failure as the plain object the prelude turns into an error.
+pub fn failure_object<'js>(ctx: &Ctx<'js>, failure: &Failure) -> Result<Object<'js>> {
+    let object = Object::new(ctx.clone())?;
+    object.set("kind", kind_name(failure.kind))?;
+    object.set("message", failure.message.as_str())?;
+    object.set("server", failure.server.as_str())?;
+    object.set("tool", failure.tool.as_str())?;
+    Ok(object)
+}
+
+fn kind_name(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::ToolError => "tool-error",
+        FailureKind::TransportError => "transport-error",
+        FailureKind::Timeout => "timeout",
+        FailureKind::CapabilityDenied => "capability-denied",
+        FailureKind::ToolLimit => "tool-limit",
+        FailureKind::NotFound => "not-found",
+        FailureKind::InvalidArguments => "invalid-arguments",
+    }
+}
+
+fn level_of(level: u32) -> Level {
+    match level {
+        0 => Level::Debug,
+        1 => Level::Info,
+        2 => Level::Log,
+        3 => Level::Warn,
+        _ => Level::Error,
+    }
+}

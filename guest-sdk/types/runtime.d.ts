@@ -1,0 +1,134 @@
+// Declarations of the sandbox's own API: the globals every program sees.
+// Hand-written; the modules of the connected servers ("mcp://<server>") are
+// declared in generated files next to this one.
+//
+// How a program runs
+// ------------------
+// The program is TypeScript; its types are stripped and the rest becomes the
+// body of an async function, so:
+// - `await` works at the top level;
+// - `return <value>` ends the program with that result (no `return` gives `null`);
+// - a server's tools are functions of the module "mcp://<server>":
+//       const tm = await import("mcp://task-master-ai");
+//       const tasks = await tm.getTasks({ projectRoot: "/work" });
+//   or `import * as tm from "mcp://task-master-ai"`, or `mcp.call(server, tool, args)`.
+//   Each tool is exported under its exact name and under a camelCase alias
+//   (`get_tasks` -> `getTasks`, `get-time-zone` -> `getTimeZone`); an exact name
+//   that is not an identifier is reached as `tm["get-time-zone"](args)`.
+//   Only servers this program may use can be imported.
+//
+// The result is sent back as JSON, converted like JSON.stringify does, except:
+// - `undefined` (and a function) as the whole result becomes `null`;
+// - a Map becomes an object of its entries, a Set an array of its values;
+// - an Error becomes `{ name, message }`;
+// - a BigInt, or a value that contains itself (a cycle), is an error.
+//
+// There is no DOM, no Node.js API, no `fetch` and no file system: the world is
+// reached only through the tools of the connected servers.
+
+/** Console output goes to the run's log, one line per call. */
+interface Console {
+  debug(...data: unknown[]): void;
+  info(...data: unknown[]): void;
+  log(...data: unknown[]): void;
+  warn(...data: unknown[]): void;
+  error(...data: unknown[]): void;
+  /** Same as `console.debug`. */
+  trace(...data: unknown[]): void;
+}
+
+declare var console: Console;
+
+/** Calls `callback(...args)` once after `ms` milliseconds; returns a handle for `clearTimeout`. */
+declare function setTimeout<A extends unknown[]>(callback: (...args: A) => void, ms?: number, ...args: A): number;
+/** Calls `callback(...args)` every `ms` milliseconds; returns a handle for `clearInterval`. */
+declare function setInterval<A extends unknown[]>(callback: (...args: A) => void, ms?: number, ...args: A): number;
+declare function clearTimeout(handle: number | undefined): void;
+declare function clearInterval(handle: number | undefined): void;
+declare function queueMicrotask(callback: () => void): void;
+
+/** UTF-8 only. */
+declare class TextEncoder {
+  encode(input?: string): Uint8Array;
+}
+
+/** UTF-8 only, and without streaming. */
+declare class TextDecoder {
+  constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
+  readonly encoding: "utf-8";
+  readonly fatal: boolean;
+  readonly ignoreBOM: boolean;
+  decode(input?: ArrayBuffer | ArrayBufferView): string;
+}
+
+declare var performance: {
+  /** A monotonic clock, in milliseconds. */
+  now(): number;
+};
+
+/** The connected MCP servers and their tools. */
+declare namespace mcp {
+  /** A server this program may use. */
+  interface Server {
+    name: string;
+    /** Whether it is running. */
+    state: string;
+    /** How many tools it has. */
+    tools: number;
+  }
+
+  /** A tool as its server lists it (`tools/list`). */
+  interface Tool {
+    name: string;
+    description?: string;
+    /** JSON Schema of the arguments. */
+    inputSchema: unknown;
+    /** JSON Schema of the result, when the server declares one. */
+    outputSchema?: unknown;
+  }
+
+  interface SearchOptions {
+    /** How much of each tool to return: its name, a one-line summary, or its full TypeScript declaration. */
+    detail?: "name" | "summary" | "full";
+    /** The most tools to return. */
+    limit?: number;
+  }
+
+  /**
+   * Calls `tool` of `server` with an arguments object (`{}` when left out) and
+   * resolves to its result. Rejects with an `McpError`.
+   */
+  function call(server: string, tool: string, args?: Record<string, unknown>): Promise<unknown>;
+  /** The servers this program may use. */
+  function servers(): Promise<Server[]>;
+  /** The tools of one server. */
+  function tools(server: string): Promise<Tool[]>;
+  /** The tools that best match `query` (words of what you want to do), best first. */
+  function search(query: string, opts?: SearchOptions): Promise<unknown[]>;
+  /** The TypeScript declarations for `name`, a tool as `search` names it. */
+  function describe(name: string): Promise<string>;
+}
+
+/** What an `McpError` is about. */
+type McpErrorKind =
+  | "tool_error"
+  | "transport_error"
+  | "timeout"
+  | "capability_denied"
+  | "tool_limit"
+  | "not_found"
+  | "invalid_arguments";
+
+/**
+ * The error a tool call (or another host operation) rejects with. Its `name`
+ * tells the kind apart as well, e.g. `"McpToolError"`, `"McpTimeoutError"`.
+ */
+declare class McpError extends Error {
+  /** Errors are created by the runtime only. */
+  private constructor();
+  readonly kind: McpErrorKind;
+  /** The server the failed operation addressed. */
+  readonly server: string;
+  /** The tool the failed operation addressed. */
+  readonly tool: string;
+}

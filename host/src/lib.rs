@@ -1,0 +1,29 @@
+//! mcp-code-runtime: an MCP server whose `execute_code` tool runs TypeScript in
+//! a WebAssembly sandbox, where it can call the tools of the user's other MCP
+//! servers. An agent writes one small program instead of many tool calls, and
+//! only the program's result returns to its context.
+//!
+//! # Request flow
+//! 1. [`server`] receives `execute_code` over MCP (stdio) and hands the code to
+//!    the [`runtime::Runtime`].
+//! 2. The runtime grants the run its servers ([`bridge`], checked by
+//!    [`policy`]) and gives the job to the [`sandbox`].
+//! 3. The sandbox turns TypeScript into JavaScript ([`transpile`]), runs it in
+//!    a fresh instance of the guest runtime under fuel, memory and deadline
+//!    limits, and answers tool requests through the grant.
+//! 4. The [`outcome::RunOutcome`] goes back as structured content plus text.
+//!
+//! Dependencies point one way: `server` → `runtime` → `sandbox`, `bridge`;
+//! `sandbox` knows nothing of MCP; `policy`, `transpile` and `outcome` are pure.
+
+pub mod bridge;
+pub mod cli;
+pub mod config;
+pub mod outcome;
+pub mod policy;
+pub mod runtime;
+pub mod sandbox;
+pub mod search;
+pub mod server;
+pub mod transpile;
+pub mod typegen;

@@ -1,0 +1,98 @@
+//! The `mcp-code-runtime` binary: parse the command line, send logs to stderr
+//! (stdout is the MCP channel), load the configuration, then serve MCP over
+//! stdio or run one file.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use rmcp::ServiceExt;
+use tracing_subscriber::EnvFilter;
+
+use mcp_code_runtime::cli::{Cli, Command, Options};
+use mcp_code_runtime::config::{Config, StartServers};
+use mcp_code_runtime::runtime::{ExecuteRequest, Runtime};
+use mcp_code_runtime::server::CodeRuntimeServer;
+
+#[tokio::main]
+async fn main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    match cli.command {
+        Command::Serve(options) => serve(load_config(&options)?).await,
+        Command::Run { file, servers, timeout_ms, options } => {
+            let code = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let request = ExecuteRequest { code, timeout: timeout_ms.map(Duration::from_millis), servers };
+            run_once(load_config(&options)?, request).await
+        }
+    }
+}
+
+/// The configuration file (if any) with the command line's overrides applied.
+fn load_config(options: &Options) -> Result<Config> {
+    let mut config = match &options.config {
+        Some(path) => Config::from_path(path)?,
+        None => Config::default(),
+    };
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let limits = &mut config.runtime.limits;
+    if let Some(ms) = options.default_timeout_ms {
+        limits.default_timeout = Duration::from_millis(ms);
+    }
+    if let Some(mb) = options.memory_mb {
+        limits.memory_bytes = mb << 20;
+    }
+    if let Some(fuel) = options.fuel {
+        limits.fuel = fuel;
+    }
+    if let Some(dir) = &options.cache_dir {
+        config.runtime.cache_dir = dir.clone();
+    }
+    Ok(config)
+}
+
+async fn serve(config: Config) -> Result<ExitCode> {
+    let eager = config.runtime.start_servers == StartServers::Eager;
+    let runtime = Runtime::start(config);
+    if eager {
+        let starting = runtime.clone();
+        tokio::spawn(async move { starting.bridge().start_all().await });
+    }
+    let service = CodeRuntimeServer::new(runtime.clone()).serve(rmcp::transport::stdio()).await?;
+    let stop = service.cancellation_token();
+    tokio::select! {
+        quit = service.waiting() => tracing::info!(?quit, "client disconnected"),
+        signal = shutdown_signal() => {
+            tracing::info!(signal, "shutting down");
+            stop.cancel();
+        }
+    }
+    runtime.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_once(config: Config, request: ExecuteRequest) -> Result<ExitCode> {
+    let runtime = Runtime::start(config);
+    let outcome = runtime.execute(request).await;
+    runtime.shutdown().await;
+    println!("{}", serde_json::to_string_pretty(&outcome)?);
+    Ok(if outcome.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Resolves on SIGTERM or SIGINT, with the signal's name.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut terminate), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    }
+}

@@ -1,0 +1,229 @@
+//! What one run of a program produced: the value, the console, the error and
+//! the resources used. This is the `structuredContent` of an `execute_code`
+//! response, and [`RunOutcome::to_text`] is its compact `content` rendering.
+//!
+//! It owns the response format only; nothing here runs code.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// The result of one run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunOutcome {
+    pub ok: bool,
+    /// The program's return value (`null` when it failed or returned nothing).
+    pub result: Value,
+    pub logs: Vec<LogLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<RunError>,
+    pub stats: RunStats,
+}
+
+/// One console line, in the order the program wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    pub level: LogLevel,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Log,
+    Warn,
+    Error,
+}
+
+/// Why a run failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// 1-based line in the submitted source, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column in the submitted source, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// The JavaScript stack, when the error carried one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+}
+
+/// The kinds of failure. New kinds may be added; existing ones never change name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The source does not parse.
+    SyntaxError,
+    /// The program threw, or its promise rejected.
+    RuntimeError,
+    /// The wall-clock deadline passed.
+    Timeout,
+    /// The CPU budget (fuel) ran out.
+    FuelExhausted,
+    /// The program needed more memory than its cap.
+    MemoryLimit,
+    /// The result was larger than allowed.
+    OutputLimit,
+    /// The request itself was unusable (too large, bad arguments).
+    InvalidInput,
+    /// A downstream tool failed and the program did not catch it.
+    ToolError,
+    /// The program reached for a server or tool it was not granted.
+    CapabilityDenied,
+    /// The program exceeded a per-run tool limit.
+    ToolLimit,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::SyntaxError => "syntax_error",
+            ErrorKind::RuntimeError => "runtime_error",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::FuelExhausted => "fuel_exhausted",
+            ErrorKind::MemoryLimit => "memory_limit",
+            ErrorKind::OutputLimit => "output_limit",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::ToolError => "tool_error",
+            ErrorKind::CapabilityDenied => "capability_denied",
+            ErrorKind::ToolLimit => "tool_limit",
+        }
+    }
+}
+
+/// Resources one run used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunStats {
+    /// Wall-clock time of the run, including time spent waiting on tools.
+    pub duration_ms: f64,
+    /// Fuel consumed (roughly, WebAssembly instructions executed).
+    pub fuel_used: u64,
+    /// The largest linear memory the run had, in bytes.
+    pub memory_peak_bytes: u64,
+    /// Tool use by server; absent when the run called no tools.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tool_calls: BTreeMap<String, ServerUsage>,
+}
+
+/// Tool use of one server during one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerUsage {
+    pub calls: u32,
+    pub failed: u32,
+    /// Total time the calls took, in milliseconds.
+    pub latency_ms: f64,
+    /// Bytes of arguments sent.
+    pub bytes_out: u64,
+    /// Bytes of results received.
+    pub bytes_in: u64,
+}
+
+impl RunError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        RunError { kind, message: message.into(), line: None, column: None, stack: None }
+    }
+
+    pub fn at(mut self, line: u32, column: u32) -> Self {
+        self.line = Some(line);
+        self.column = Some(column);
+        self
+    }
+}
+
+impl RunOutcome {
+    pub fn success(result: Value, logs: Vec<LogLine>, stats: RunStats) -> Self {
+        RunOutcome { ok: true, result, logs, error: None, stats }
+    }
+
+    pub fn failure(error: RunError, logs: Vec<LogLine>, stats: RunStats) -> Self {
+        RunOutcome { ok: false, result: Value::Null, logs, error: Some(error), stats }
+    }
+
+    /// A failure before anything ran.
+    pub fn rejected(error: RunError) -> Self {
+        Self::failure(error, Vec::new(), RunStats::default())
+    }
+
+    /// The compact text a model reads: the result (or error), then the console,
+    /// then one line of stats.
+    pub fn to_text(&self) -> String {
+        let mut text = String::new();
+        match &self.error {
+            None => text.push_str(&self.result.to_string()),
+            Some(error) => write_error(&mut text, error),
+        }
+        if !self.logs.is_empty() {
+            text.push_str("\n--- console ---");
+            for line in &self.logs {
+                let _ = write!(text, "\n[{}] {}", level_name(line.level), line.message);
+            }
+        }
+        let stats = &self.stats;
+        let _ = write!(
+            text,
+            "\n--- {:.1} ms, fuel {}, memory {:.1} MiB",
+            stats.duration_ms,
+            stats.fuel_used,
+            stats.memory_peak_bytes as f64 / (1024.0 * 1024.0)
+        );
+        text
+    }
+}
+
+fn write_error(text: &mut String, error: &RunError) {
+    let _ = write!(text, "error ({}): {}", error.kind.as_str(), error.message);
+    if let (Some(line), Some(column)) = (error.line, error.column) {
+        let _ = write!(text, " at line {line}, column {column}");
+    }
+    if let Some(stack) = error.stack.as_deref().filter(|stack| !stack.trim().is_empty()) {
+        let _ = write!(text, "\n{}", stack.trim_end());
+    }
+}
+
+fn level_name(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Log => "log",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn success_serializes_in_the_documented_shape() {
+        let outcome = RunOutcome::success(
+            json!({"n": 1}),
+            vec![LogLine { level: LogLevel::Warn, message: "careful".into() }],
+            RunStats { duration_ms: 1.5, fuel_used: 10, memory_peak_bytes: 2048, ..Default::default() },
+        );
+        let value = serde_json::to_value(&outcome).unwrap();
+        assert_eq!(
+            value,
+            json!({"ok": true, "result": {"n": 1}, "logs": [{"level": "warn", "message": "careful"}],
+                   "stats": {"durationMs": 1.5, "fuelUsed": 10, "memoryPeakBytes": 2048}})
+        );
+    }
+
+    #[test]
+    fn failure_text_names_kind_and_position() {
+        let error = RunError::new(ErrorKind::SyntaxError, "Unexpected token").at(2, 11);
+        let text = RunOutcome::rejected(error).to_text();
+        assert!(text.starts_with("error (syntax_error): Unexpected token at line 2, column 11"), "{text}");
+    }
+}

@@ -1,0 +1,360 @@
+//! Capability scoping: which downstream servers a run may see, which of their
+//! tools it may call, and how often.
+//!
+//! This module owns the decisions only. It is pure: no I/O, no clock, no
+//! environment, no logging. The rules come from `codeRuntime.servers` in the
+//! config file (parsed by `config`); enforcing a decision (refusing the call,
+//! counting calls per run) is the caller's job.
+//!
+//! Tool patterns are matched against the exact tool name; `*` matches any run
+//! of characters (including none) and every other character matches itself.
+//! Deny patterns win over allow patterns; a non-empty allow list admits only
+//! the tools it matches; a server without rules admits every tool.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A tool-name pattern where `*` matches any run of characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    text: String,
+}
+
+impl Pattern {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self { text: text.into() }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether `name` matches the whole pattern.
+    pub fn matches(&self, name: &str) -> bool {
+        let mut literals = self.text.split('*');
+        let prefix = literals.next().unwrap_or_default();
+        let Some(mut rest) = name.strip_prefix(prefix) else {
+            return false;
+        };
+        let mut literals: Vec<&str> = literals.collect();
+        let Some(suffix) = literals.pop() else {
+            return rest.is_empty(); // no `*`: exact match
+        };
+        for literal in literals {
+            // The leftmost occurrence leaves the most room for what follows.
+            match rest.find(literal) {
+                Some(at) => rest = &rest[at + literal.len()..],
+                None => return false,
+            }
+        }
+        rest.ends_with(suffix)
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The rules for one downstream server (`codeRuntime.servers.<name>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerRules {
+    /// When non-empty, a tool must match one of these.
+    pub allow_tools: Vec<Pattern>,
+    /// A tool matching any of these is denied, whatever `allow_tools` says.
+    pub deny_tools: Vec<Pattern>,
+    /// Calls to this server allowed in one run; `None` means no per-server cap.
+    pub max_calls_per_run: Option<u32>,
+}
+
+/// The outcome of [`Policy::check_tool`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// `reason` is written for the model that asked: it names the tool, the
+    /// server and the config key responsible.
+    Deny {
+        reason: String,
+    },
+}
+
+/// Per-server rules, keyed by server name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    servers: BTreeMap<String, ServerRules>,
+}
+
+impl Policy {
+    pub fn new(servers: BTreeMap<String, ServerRules>) -> Self {
+        Self { servers }
+    }
+
+    pub fn rules(&self, server: &str) -> Option<&ServerRules> {
+        self.servers.get(server)
+    }
+
+    /// Whether a run may call `tool` of `server`.
+    pub fn check_tool(&self, server: &str, tool: &str) -> Decision {
+        let Some(rules) = self.rules(server) else {
+            return Decision::Allow;
+        };
+        if let Some(pattern) = rules.deny_tools.iter().find(|p| p.matches(tool)) {
+            return Decision::Deny {
+                reason: format!(
+                    "tool `{tool}` of server `{server}` is denied by the pattern `{pattern}` \
+                     in codeRuntime.servers.{server}.denyTools"
+                ),
+            };
+        }
+        if rules.allow_tools.is_empty() || rules.allow_tools.iter().any(|p| p.matches(tool)) {
+            return Decision::Allow;
+        }
+        Decision::Deny {
+            reason: format!(
+                "tool `{tool}` of server `{server}` is not allowed: it matches none of the patterns \
+                 {} in codeRuntime.servers.{server}.allowTools",
+                quoted_list(rules.allow_tools.iter().map(Pattern::as_str))
+            ),
+        }
+    }
+
+    /// The per-run call cap for `server`, if one is configured.
+    pub fn max_calls(&self, server: &str) -> Option<u32> {
+        self.rules(server)?.max_calls_per_run
+    }
+}
+
+/// A run asked for servers that are not configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", describe_unknown(unknown, known))]
+pub struct UnknownServers {
+    /// The requested names that are not configured, in request order.
+    pub unknown: Vec<String>,
+    /// Every configured server name.
+    pub known: Vec<String>,
+}
+
+/// The servers a run may see: all configured ones when `requested` is `None`;
+/// otherwise the requested ones, each of which must be configured.
+///
+/// The result keeps the configured order and names each server once. An empty
+/// request is valid and yields no servers.
+///
+/// # Errors
+///
+/// [`UnknownServers`] when a requested name is not configured.
+pub fn visible_servers(
+    configured: &[String],
+    requested: Option<&[String]>,
+) -> Result<Vec<String>, UnknownServers> {
+    let Some(requested) = requested else {
+        return Ok(configured.to_vec());
+    };
+    let unknown: Vec<String> = requested
+        .iter()
+        .filter(|name| !configured.contains(name))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(UnknownServers {
+            unknown,
+            known: configured.to_vec(),
+        });
+    }
+    Ok(configured
+        .iter()
+        .filter(|name| requested.contains(name))
+        .cloned()
+        .collect())
+}
+
+fn describe_unknown(unknown: &[String], known: &[String]) -> String {
+    let noun = if unknown.len() == 1 {
+        "server"
+    } else {
+        "servers"
+    };
+    let unknown = quoted_list(unknown.iter().map(String::as_str));
+    if known.is_empty() {
+        format!("unknown {noun} {unknown}: no servers are configured")
+    } else {
+        let known = quoted_list(known.iter().map(String::as_str));
+        format!("unknown {noun} {unknown}; the configured servers are {known}")
+    }
+}
+
+/// "`a`, `b`, `c`"
+fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items
+        .map(|item| format!("`{item}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patterns(texts: &[&str]) -> Vec<Pattern> {
+        texts.iter().map(|text| Pattern::new(*text)).collect()
+    }
+
+    fn policy_for(server: &str, allow: &[&str], deny: &[&str], max_calls: Option<u32>) -> Policy {
+        let rules = ServerRules {
+            allow_tools: patterns(allow),
+            deny_tools: patterns(deny),
+            max_calls_per_run: max_calls,
+        };
+        Policy::new(BTreeMap::from([(server.to_owned(), rules)]))
+    }
+
+    fn names(items: &[&str]) -> Vec<String> {
+        items.iter().map(|item| (*item).to_owned()).collect()
+    }
+
+    #[test]
+    fn pattern_without_star_matches_exactly() {
+        let pattern = Pattern::new("get_task");
+        assert!(pattern.matches("get_task"));
+        assert!(!pattern.matches("get_tasks"));
+        assert!(!pattern.matches("xget_task"));
+        assert!(!pattern.matches(""));
+    }
+
+    #[test]
+    fn star_matches_any_run_including_empty() {
+        let cases = [
+            ("get_*", "get_", true),
+            ("get_*", "get_task", true),
+            ("get_*", "list_task", false),
+            ("*_task", "get_task", true),
+            ("*_task", "get_tasks", false),
+            ("*", "", true),
+            ("*", "anything", true),
+            ("a*b*c", "abc", true),
+            ("a*b*c", "aXbYbZc", true),
+            ("a*b*c", "acb", false),
+            ("a*a", "a", false), // prefix and suffix must not overlap
+            ("a*a", "aa", true),
+            ("**x", "x", true),
+            ("*task*", "subtasks", true),
+            ("é*ü", "éaü", true),
+        ];
+        for (pattern, name, expected) in cases {
+            assert_eq!(
+                Pattern::new(pattern).matches(name),
+                expected,
+                "pattern {pattern:?} against {name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn server_without_rules_allows_everything() {
+        let policy = policy_for("tasks", &[], &["*"], None);
+        assert_eq!(policy.check_tool("other", "remove_all"), Decision::Allow);
+        assert_eq!(Policy::default().check_tool("tasks", "x"), Decision::Allow);
+    }
+
+    #[test]
+    fn empty_allow_list_allows_all_but_denied() {
+        let policy = policy_for("tasks", &[], &["remove_*"], None);
+        assert_eq!(policy.check_tool("tasks", "get_task"), Decision::Allow);
+        assert!(matches!(
+            policy.check_tool("tasks", "remove_task"),
+            Decision::Deny { .. }
+        ));
+    }
+
+    #[test]
+    fn allow_list_admits_only_matching_tools() {
+        let policy = policy_for("tasks", &["get_*", "list_*"], &[], None);
+        assert_eq!(policy.check_tool("tasks", "get_task"), Decision::Allow);
+        assert_eq!(policy.check_tool("tasks", "list_tasks"), Decision::Allow);
+        assert_eq!(
+            policy.check_tool("tasks", "add_task"),
+            Decision::Deny {
+                reason: "tool `add_task` of server `tasks` is not allowed: it matches none of the \
+                         patterns `get_*`, `list_*` in codeRuntime.servers.tasks.allowTools"
+                    .to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn deny_wins_over_allow_and_names_the_pattern() {
+        let policy = policy_for(
+            "task-master",
+            &["*_task"],
+            &["get_secret*", "remove_*"],
+            None,
+        );
+        assert_eq!(
+            policy.check_tool("task-master", "add_task"),
+            Decision::Allow
+        );
+        assert_eq!(
+            policy.check_tool("task-master", "remove_task"),
+            Decision::Deny {
+                reason: "tool `remove_task` of server `task-master` is denied by the pattern \
+                         `remove_*` in codeRuntime.servers.task-master.denyTools"
+                    .to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn max_calls_comes_from_the_server_rules() {
+        let policy = policy_for("tasks", &[], &[], Some(50));
+        assert_eq!(policy.max_calls("tasks"), Some(50));
+        assert_eq!(policy.max_calls("other"), None);
+        assert_eq!(policy_for("tasks", &[], &[], None).max_calls("tasks"), None);
+    }
+
+    #[test]
+    fn rules_are_looked_up_by_server_name() {
+        let policy = policy_for("tasks", &["get_*"], &[], Some(3));
+        assert_eq!(
+            policy.rules("tasks").map(|r| r.allow_tools.clone()),
+            Some(patterns(&["get_*"]))
+        );
+        assert!(policy.rules("other").is_none());
+    }
+
+    #[test]
+    fn all_configured_servers_are_visible_without_a_request() {
+        let visible = visible_servers(&names(&["b", "a"]), None);
+        assert_eq!(visible, Ok(names(&["b", "a"])));
+    }
+
+    #[test]
+    fn a_request_narrows_to_configured_order_without_duplicates() {
+        let requested = names(&["c", "a", "c"]);
+        let visible = visible_servers(&names(&["a", "b", "c"]), Some(&requested));
+        assert_eq!(visible, Ok(names(&["a", "c"])));
+        assert_eq!(visible_servers(&names(&["a"]), Some(&[])), Ok(vec![]));
+    }
+
+    #[test]
+    fn unknown_requested_servers_are_listed_with_the_known_ones() {
+        let requested = names(&["a", "nope", "gone"]);
+        let error = visible_servers(&names(&["a", "b"]), Some(&requested)).unwrap_err();
+        assert_eq!(error.unknown, names(&["nope", "gone"]));
+        assert_eq!(error.known, names(&["a", "b"]));
+        assert_eq!(
+            error.to_string(),
+            "unknown servers `nope`, `gone`; the configured servers are `a`, `b`"
+        );
+    }
+
+    #[test]
+    fn unknown_server_message_when_nothing_is_configured() {
+        let requested = names(&["a"]);
+        let error = visible_servers(&[], Some(&requested)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown server `a`: no servers are configured"
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! The runtime: the sandbox and the bridge, shared by every request.
+//!
+//! The sandbox is built in the background as soon as the runtime starts, so
+//! the MCP handshake is answered at once even when the guest must first be
+//! compiled (a cold cache); the first run waits for it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::OnceCell;
+
+use crate::bridge::{Bridge, ServerStatus};
+use crate::config::Config;
+use crate::outcome::{ErrorKind, RunError, RunOutcome};
+use crate::sandbox::{Job, Sandbox};
+
+/// One `execute_code` request.
+#[derive(Debug, Clone, Default)]
+pub struct ExecuteRequest {
+    pub code: String,
+    pub timeout: Option<Duration>,
+    /// The servers the code may call; all configured ones when `None`.
+    pub servers: Option<Vec<String>>,
+}
+
+pub struct Runtime {
+    config: Config,
+    bridge: Bridge,
+    sandbox: OnceCell<Result<Sandbox, String>>,
+}
+
+impl Runtime {
+    /// Creates the runtime and starts building its sandbox in the background.
+    pub fn start(config: Config) -> Arc<Self> {
+        let runtime = Arc::new(Runtime { bridge: Bridge::new(&config), config, sandbox: OnceCell::new() });
+        let warming = Arc::clone(&runtime);
+        tokio::spawn(async move {
+            if let Err(error) = warming.sandbox().await {
+                tracing::error!(%error, "the sandbox cannot start; every run will fail");
+            }
+        });
+        runtime
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn bridge(&self) -> &Bridge {
+        &self.bridge
+    }
+
+    /// Waits until the sandbox is ready (or has failed to start).
+    pub async fn sandbox(&self) -> Result<&Sandbox, &str> {
+        let cache_dir: PathBuf = self.config.runtime.cache_dir.clone();
+        let limits = self.config.runtime.limits.clone();
+        self.sandbox
+            .get_or_init(|| async move { Sandbox::new(limits, &cache_dir).await.map_err(|error| error.to_string()) })
+            .await
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Runs one program and reports what it did.
+    pub async fn execute(&self, request: ExecuteRequest) -> RunOutcome {
+        let grant = match self.bridge.grant(request.servers.as_deref()) {
+            Ok(grant) => grant,
+            Err(unknown) => return RunOutcome::rejected(RunError::new(ErrorKind::InvalidInput, unknown.to_string())),
+        };
+        let sandbox = match self.sandbox().await {
+            Ok(sandbox) => sandbox,
+            Err(error) => {
+                return RunOutcome::rejected(RunError::new(ErrorKind::RuntimeError, format!("the sandbox is unavailable: {error}")));
+            }
+        };
+        let job = Job { source: request.code, timeout: request.timeout, tools: grant.clone() };
+        let mut outcome = sandbox.run(job).await;
+        outcome.stats.tool_calls = grant.usage();
+        outcome
+    }
+
+    /// The servers, their state and their tools.
+    pub async fn server_statuses(&self) -> Vec<ServerStatus> {
+        self.bridge.statuses().await
+    }
+
+    /// Stops every downstream server.
+    pub async fn shutdown(&self) {
+        self.bridge.shutdown().await;
+    }
+}

@@ -1,0 +1,42 @@
+//! `tools`: the program's requests to downstream MCP servers. The sandbox only
+//! forwards them to the run's [`ToolAccess`], which decides what is granted,
+//! and runs the granted calls as operations so that many proceed at once.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::sandbox::bindings::Failure;
+use crate::sandbox::bindings::mcp::code_runtime::tools::Host;
+use crate::sandbox::state::{HostState, OperationResult};
+
+/// A granted request, to be run as an operation.
+pub type ToolFuture = Pin<Box<dyn Future<Output = OperationResult> + Send>>;
+
+/// The downstream servers and tools one run may reach. Each method checks the
+/// run's capabilities and limits at once and either refuses with a
+/// [`Failure`] or returns the work to run.
+pub trait ToolAccess: Send + Sync {
+    /// A call of `tool` on `server`; `arguments` is a JSON object.
+    fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure>;
+    /// The servers visible to the run, as a JSON array.
+    fn list_servers(&self) -> ToolFuture;
+    /// The tools of one visible server, as a JSON array.
+    fn list_tools(&self, server: &str) -> Result<ToolFuture, Failure>;
+}
+
+impl Host for HostState {
+    fn call_tool(&mut self, server: String, tool: String, arguments: String) -> Result<u32, Failure> {
+        let call = self.tools.call_tool(&server, &tool, &arguments)?;
+        Ok(self.operations.start(call))
+    }
+
+    fn list_servers(&mut self) -> u32 {
+        let listing = self.tools.list_servers();
+        self.operations.start(listing)
+    }
+
+    fn list_tools(&mut self, server: String) -> Result<u32, Failure> {
+        let listing = self.tools.list_tools(&server)?;
+        Ok(self.operations.start(listing))
+    }
+}

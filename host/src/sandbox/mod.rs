@@ -1,0 +1,317 @@
+//! The WebAssembly sandbox: runs programs in the guest runtime under limits.
+//!
+//! [`Sandbox::new`] does the expensive work once: one `Engine` (fuel, epoch
+//! interruption, pooling allocator), the `Linker` with WASI and our WIT
+//! imports, the compiled guest from the artifact cache, and an `InstancePre`.
+//! [`Sandbox::run`] does the cheap work per run: a fresh `Store` and instance,
+//! so nothing a program does survives it.
+//!
+//! It knows nothing about MCP: requests to downstream tools go through the
+//! [`ToolAccess`] each [`Job`] carries.
+//!
+//! # Security
+//! A program reaches only what the WIT world imports. WASI is linked because
+//! the guest's standard library needs clocks and randomness, but its context
+//! has no files, environment, arguments, stdio or network. Every run has a
+//! wall-clock deadline, a fuel budget and a memory cap; a run that spins yields
+//! to the executor at every epoch tick, so it never starves other requests.
+
+mod artifact;
+mod bindings;
+mod host;
+mod limits;
+mod state;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use wasmtime::component::Linker;
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+
+use crate::config::Limits;
+use crate::outcome::{ErrorKind, RunError, RunOutcome, RunStats};
+use crate::transpile;
+use bindings::{ScriptError, SandboxPre};
+use limits::{DeadlineExceeded, EpochTicker};
+use state::HostState;
+
+pub use artifact::{ArtifactError, artifact_path};
+pub use bindings::{Failure, FailureKind};
+pub use host::tools::{ToolAccess, ToolFuture};
+
+/// Core instances, tables and memories one guest instance needs at most (the
+/// component holds a few core modules besides the main one).
+const CORE_INSTANCES_PER_RUN: u32 = 16;
+const MEMORIES_PER_RUN: u32 = 2;
+/// The extra pool slots beyond concurrent runs (the snapshot at build time).
+const SPARE_INSTANCES: u32 = 1;
+/// How long past its deadline a run may take to stop before it is dropped.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+/// Where positions in the program are reported by the guest.
+const PROGRAM_FILE_MARKER: &str = "main.ts:";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot configure the WebAssembly engine: {0}")]
+    Engine(wasmtime::Error),
+    #[error("cannot link the guest runtime: {0}")]
+    Link(wasmtime::Error),
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    #[error("cannot start the epoch ticker thread: {0}")]
+    Ticker(std::io::Error),
+}
+
+/// One program to run.
+pub struct Job {
+    /// The TypeScript (or JavaScript) source: the body of an async function.
+    pub source: String,
+    /// The requested wall-clock limit; capped by the configured maximum.
+    pub timeout: Option<Duration>,
+    /// The downstream tools this run may reach.
+    pub tools: Arc<dyn ToolAccess>,
+}
+
+/// The engine and the compiled guest, shared by every run.
+pub struct Sandbox {
+    engine: Engine,
+    pre: SandboxPre<HostState>,
+    ticker: EpochTicker,
+    run_slots: Semaphore,
+    limits: Limits,
+}
+
+impl Sandbox {
+    /// Builds the engine and loads (or builds and caches) the compiled guest.
+    pub async fn new(limits: Limits, cache_dir: &Path) -> Result<Self, SandboxError> {
+        let engine = Engine::new(&engine_config(&limits)).map_err(SandboxError::Engine)?;
+        let linker = linker(&engine).map_err(SandboxError::Link)?;
+        let component = artifact::load_or_build(&engine, &linker, cache_dir).await?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(SandboxError::Link)?;
+        let pre = SandboxPre::new(instance_pre).map_err(SandboxError::Link)?;
+        let ticker = EpochTicker::start(engine.clone()).map_err(SandboxError::Ticker)?;
+        let run_slots = Semaphore::new(limits.max_concurrent_runs as usize);
+        Ok(Sandbox { engine, pre, ticker, run_slots, limits })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Runs one program to its end, whatever it does.
+    pub async fn run(&self, job: Job) -> RunOutcome {
+        let started = Instant::now();
+        let timeout = match self.timeout(job.timeout) {
+            Ok(timeout) => timeout,
+            Err(error) => return RunOutcome::rejected(error),
+        };
+        if job.source.len() > self.limits.max_code_bytes {
+            return RunOutcome::rejected(RunError::new(
+                ErrorKind::InvalidInput,
+                format!("the code is {} bytes, over the limit of {} bytes", job.source.len(), self.limits.max_code_bytes),
+            ));
+        }
+        let body = match transpile::to_javascript(&job.source) {
+            Ok(body) => body,
+            Err(error) => {
+                return RunOutcome::rejected(RunError::new(ErrorKind::SyntaxError, error.message).at(error.line, error.column));
+            }
+        };
+        let Ok(_slot) = self.run_slots.acquire().await else {
+            return RunOutcome::rejected(RunError::new(ErrorKind::RuntimeError, "the sandbox is shutting down"));
+        };
+        let _ticking = self.ticker.activate();
+        let mut store = self.store(Instant::now() + timeout, job.tools);
+        let executed = match tokio::time::timeout(timeout + STOP_GRACE, self.execute(&mut store, &body)).await {
+            Ok(executed) => executed,
+            Err(_) => Err(DeadlineExceeded.into()),
+        };
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let state = store.into_data();
+        let stats = RunStats {
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            fuel_used: self.limits.fuel.saturating_sub(fuel_left),
+            memory_peak_bytes: state.limiter.peak as u64,
+            ..RunStats::default()
+        };
+        let memory_refused = state.limiter.refused;
+        let logs = state.console.into_lines();
+        match self.settle(executed, memory_refused, timeout) {
+            Ok(result) => RunOutcome::success(result, logs, stats),
+            Err(error) => RunOutcome::failure(error, logs, stats),
+        }
+    }
+
+    fn timeout(&self, requested: Option<Duration>) -> Result<Duration, RunError> {
+        match requested {
+            None => Ok(self.limits.default_timeout),
+            Some(timeout) if timeout.is_zero() => {
+                Err(RunError::new(ErrorKind::InvalidInput, "timeout must be at least 1 ms"))
+            }
+            Some(timeout) => Ok(timeout.min(self.limits.max_timeout)),
+        }
+    }
+
+    fn store(&self, deadline: Instant, tools: Arc<dyn ToolAccess>) -> Store<HostState> {
+        let state = HostState::new(self.limits.memory_bytes, self.limits.max_log_bytes, deadline, tools);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_fuel(self.limits.fuel).expect("fuel is enabled on the engine");
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|context| {
+            if Instant::now() >= context.data().deadline {
+                Err(DeadlineExceeded.into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store
+    }
+
+    async fn execute(
+        &self,
+        store: &mut Store<HostState>,
+        body: &str,
+    ) -> wasmtime::Result<Result<String, ScriptError>> {
+        let instance = self.pre.instantiate_async(&mut *store).await?;
+        instance.call_run(&mut *store, body).await
+    }
+
+    /// The program's value, or why it has none.
+    fn settle(
+        &self,
+        executed: wasmtime::Result<Result<String, ScriptError>>,
+        memory_refused: bool,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, RunError> {
+        match executed {
+            Ok(Ok(json)) => self.result_value(&json),
+            Ok(Err(_)) if memory_refused => Err(self.memory_error()),
+            Ok(Err(error)) => Err(script_failure(error)),
+            Err(trap) => Err(self.trap_failure(&trap, memory_refused, timeout)),
+        }
+    }
+
+    fn result_value(&self, json: &str) -> Result<serde_json::Value, RunError> {
+        if json.len() > self.limits.max_result_bytes {
+            return Err(RunError::new(
+                ErrorKind::OutputLimit,
+                format!(
+                    "the result is {} bytes of JSON, over the limit of {} bytes: return a smaller summary",
+                    json.len(),
+                    self.limits.max_result_bytes
+                ),
+            ));
+        }
+        serde_json::from_str(json)
+            .map_err(|error| RunError::new(ErrorKind::RuntimeError, format!("the result is not valid JSON: {error}")))
+    }
+
+    fn memory_error(&self) -> RunError {
+        RunError::new(
+            ErrorKind::MemoryLimit,
+            format!("the program needed more memory than its cap of {} MiB", self.limits.memory_bytes >> 20),
+        )
+    }
+
+    fn trap_failure(&self, trap: &wasmtime::Error, memory_refused: bool, timeout: Duration) -> RunError {
+        if trap.is::<DeadlineExceeded>() {
+            return RunError::new(
+                ErrorKind::Timeout,
+                format!("the program did not finish within its time limit of {} ms", timeout.as_millis()),
+            );
+        }
+        match trap.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => RunError::new(
+                ErrorKind::FuelExhausted,
+                format!("the program used up its CPU budget of {} fuel units", self.limits.fuel),
+            ),
+            _ if memory_refused => self.memory_error(),
+            Some(Trap::StackOverflow) => RunError::new(
+                ErrorKind::RuntimeError,
+                "RangeError: stack overflow (the program recursed too deeply)",
+            ),
+            _ => RunError::new(ErrorKind::RuntimeError, format!("the sandbox stopped the program: {trap:#}")),
+        }
+    }
+}
+
+fn engine_config(limits: &Limits) -> wasmtime::Config {
+    let runs = limits.max_concurrent_runs + SPARE_INSTANCES;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(runs)
+        .total_core_instances(runs * CORE_INSTANCES_PER_RUN)
+        .total_tables(runs * CORE_INSTANCES_PER_RUN)
+        .total_memories(runs * MEMORIES_PER_RUN)
+        .total_stacks(runs)
+        .max_memory_size(limits.memory_bytes);
+    let mut config = wasmtime::Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    bindings::Sandbox::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |state| state)?;
+    Ok(linker)
+}
+
+/// A guest error as a run error, with its kind and position.
+fn script_failure(error: ScriptError) -> RunError {
+    let kind = if error.is_syntax_error {
+        ErrorKind::SyntaxError
+    } else {
+        match error.failure {
+            None => ErrorKind::RuntimeError,
+            Some(FailureKind::CapabilityDenied) => ErrorKind::CapabilityDenied,
+            Some(FailureKind::ToolLimit) => ErrorKind::ToolLimit,
+            Some(_) => ErrorKind::ToolError,
+        }
+    };
+    let mut run_error = RunError::new(kind, format!("{}: {}", error.name, error.message));
+    if let Some((line, column)) = error.stack.as_deref().and_then(program_position) {
+        run_error = run_error.at(line, column);
+    }
+    run_error.stack = error.stack.filter(|stack| !stack.trim().is_empty());
+    run_error
+}
+
+/// The first `main.ts:LINE:COLUMN` of a stack: where in the program it failed.
+fn program_position(stack: &str) -> Option<(u32, u32)> {
+    let (_, rest) = stack.split_once(PROGRAM_FILE_MARKER)?;
+    let mut numbers = rest.split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty());
+    let line = numbers.next()?.parse().ok()?;
+    let column = numbers.next()?.parse().ok()?;
+    Some((line, column))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn program_position_reads_the_first_frame_in_the_program() {
+        let stack = "    at f (main.ts:3:11)\n    at <anonymous> (main.ts:7:1)\n";
+        assert_eq!(program_position(stack), Some((3, 11)));
+        assert_eq!(program_position("    at native"), None);
+    }
+
+    #[test]
+    fn uncaught_denials_keep_their_kind() {
+        let error = ScriptError {
+            name: "CapabilityDeniedError".into(),
+            message: "denied".into(),
+            stack: None,
+            is_syntax_error: false,
+            failure: Some(FailureKind::CapabilityDenied),
+        };
+        assert_eq!(script_failure(error).kind, ErrorKind::CapabilityDenied);
+    }
+}

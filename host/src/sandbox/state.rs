@@ -1,0 +1,197 @@
+//! The data of one run's `Store`: everything the host imports touch.
+//!
+//! A fresh [`HostState`] is built for every run and dropped with its store, so
+//! nothing leaks from one run to the next; dropping it also aborts every timer
+//! and tool call the program left pending.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::task::{AbortHandle, JoinSet};
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::Failure;
+use super::host::tools::ToolAccess;
+use super::limits::MemoryLimiter;
+use crate::outcome::{LogLevel, LogLine};
+
+/// Per-run state. Built by [`HostState::new`] with the secure defaults:
+/// - WASI with no preopened directories, no environment, no arguments, closed
+///   stdin, discarded stdout/stderr, no sockets and no name lookup;
+/// - the memory cap of the run;
+/// - only the downstream tools `tools` grants.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub limiter: MemoryLimiter,
+    pub console: ConsoleLog,
+    pub operations: Operations,
+    pub deadline: Instant,
+    pub tools: Arc<dyn ToolAccess>,
+}
+
+impl HostState {
+    pub fn new(memory_cap: usize, max_log_bytes: usize, deadline: Instant, tools: Arc<dyn ToolAccess>) -> Self {
+        let wasi = WasiCtx::builder()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(memory_cap),
+            console: ConsoleLog::new(max_log_bytes),
+            operations: Operations::default(),
+            deadline,
+            tools,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// The console lines of a run, capped in bytes: once the cap is reached,
+/// further output is counted and reported by one marker line at the end.
+pub struct ConsoleLog {
+    lines: Vec<LogLine>,
+    bytes: usize,
+    max_bytes: usize,
+    dropped_lines: usize,
+    dropped_bytes: usize,
+}
+
+impl ConsoleLog {
+    pub fn new(max_bytes: usize) -> Self {
+        ConsoleLog { lines: Vec::new(), bytes: 0, max_bytes, dropped_lines: 0, dropped_bytes: 0 }
+    }
+
+    pub fn push(&mut self, level: LogLevel, mut message: String) {
+        let room = self.max_bytes - self.bytes;
+        if self.dropped_lines > 0 || room == 0 {
+            self.dropped_lines += 1;
+            self.dropped_bytes += message.len();
+            return;
+        }
+        if message.len() > room {
+            self.dropped_bytes += message.len() - room;
+            message.truncate(floor_char_boundary(&message, room));
+            message.push_str("…[truncated]");
+            self.dropped_lines += 1;
+        }
+        self.bytes += message.len().min(room);
+        self.lines.push(LogLine { level, message });
+    }
+
+    /// The captured lines, with the truncation marker when output was dropped.
+    pub fn into_lines(mut self) -> Vec<LogLine> {
+        if self.dropped_lines > 0 {
+            self.lines.push(LogLine {
+                level: LogLevel::Warn,
+                message: format!(
+                    "[console output truncated: {} more bytes in {} lines dropped after the limit of {} bytes]",
+                    self.dropped_bytes, self.dropped_lines, self.max_bytes
+                ),
+            });
+        }
+        self.lines
+    }
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// What a host operation completes with: JSON text, or a failure.
+pub type OperationResult = Result<String, Failure>;
+
+/// The host operations (timers, tool calls) a run has in flight. Each runs as
+/// its own task, so many proceed at once while the guest waits for the next.
+#[derive(Default)]
+pub struct Operations {
+    next_id: u32,
+    running: JoinSet<(u32, OperationResult)>,
+    handles: HashMap<u32, AbortHandle>,
+}
+
+impl Operations {
+    /// Starts `work` and returns the id its completion will carry.
+    pub fn start(&mut self, work: impl Future<Output = OperationResult> + Send + 'static) -> u32 {
+        self.next_id += 1;
+        let id = self.next_id;
+        let handle = self.running.spawn(async move { (id, work.await) });
+        self.handles.insert(id, handle);
+        id
+    }
+
+    /// Cancels operation `id`; its completion is never delivered.
+    pub fn cancel(&mut self, id: u32) {
+        if let Some(handle) = self.handles.remove(&id) {
+            handle.abort();
+        }
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    /// The next completion of an operation that was not cancelled; `None` when
+    /// nothing is pending.
+    pub async fn next(&mut self) -> Option<(u32, OperationResult)> {
+        while !self.handles.is_empty() {
+            match self.running.join_next().await? {
+                Ok((id, result)) if self.handles.remove(&id).is_some() => return Some((id, result)),
+                _ => continue,
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_keeps_lines_until_the_cap_then_marks_the_rest() {
+        let mut log = ConsoleLog::new(10);
+        log.push(LogLevel::Log, "12345".into());
+        log.push(LogLevel::Info, "67890abc".into());
+        log.push(LogLevel::Log, "dropped".into());
+        let lines = log.into_lines();
+        assert_eq!(lines[0].message, "12345");
+        assert_eq!(lines[1].message, "67890…[truncated]");
+        assert_eq!(lines.len(), 3);
+        assert!(lines[2].message.contains("10 more bytes in 2 lines"), "{}", lines[2].message);
+    }
+
+    #[test]
+    fn truncation_respects_utf8_boundaries() {
+        let mut log = ConsoleLog::new(4);
+        log.push(LogLevel::Log, "aéé".into());
+        assert_eq!(log.into_lines()[0].message, "aé…[truncated]");
+    }
+
+    #[tokio::test]
+    async fn cancelled_operations_never_complete() {
+        let mut operations = Operations::default();
+        let slow = operations.start(async {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            Ok("slow".into())
+        });
+        let fast = operations.start(async { Ok("fast".into()) });
+        operations.cancel(slow);
+        assert_eq!(operations.next().await.map(|(id, _)| id), Some(fast));
+        assert!(operations.next().await.is_none());
+    }
+}

@@ -1,0 +1,17 @@
+//! The arguments of the host's own tools, as models see them in `tools/list`.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ExecuteCodeParams {
+    /// TypeScript run as the body of an async function: top-level `await` works
+    /// and `return` sets the result.
+    pub code: String,
+    /// Wall-clock limit in milliseconds, including time spent waiting on tools
+    /// (default 30000).
+    pub timeout: Option<u64>,
+    /// The MCP servers this code may call (default: all configured).
+    #[serde(rename = "mcpServers")]
+    pub mcp_servers: Option<Vec<String>>,
+}

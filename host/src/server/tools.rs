@@ -1,0 +1,95 @@
+//! The host's tools. Bodies stay a few lines: they call the runtime and shape
+//! its answer as MCP content.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+use serde_json::{Value, json};
+
+use super::params::ExecuteCodeParams;
+use super::{CodeRuntimeServer, INSTRUCTIONS};
+use crate::bridge::{ServerStatus, state_label};
+use crate::outcome::RunOutcome;
+use crate::runtime::{ExecuteRequest, Runtime};
+use crate::typegen::one_line_summary;
+
+#[tool_router]
+impl CodeRuntimeServer {
+    pub fn new(runtime: Arc<Runtime>) -> Self {
+        CodeRuntimeServer { runtime, tool_router: Self::tool_router() }
+    }
+
+    /// Run TypeScript in a sandbox and get back its return value and console output.
+    /// Only what the code returns reaches you, so filter and summarize data in code.
+    /// Call MCP servers' tools: `const fs = await import("mcp://filesystem"); await fs.readFile({path: "/x"})`
+    /// (tools by exact or camelCase name), or `await mcp.call("server", "tool", {...})`; also
+    /// `mcp.servers()`, `mcp.tools(server)`. A failed call throws an McpError (.kind, .server, .tool).
+    /// console.log/info/warn/error are captured; setTimeout works. No files, network, process,
+    /// require or fetch except through MCP tools. Limits: time (`timeout`, default 30 s), CPU fuel,
+    /// 64 MiB memory, 1 MiB code and result. The response has {ok, result, logs, error: {kind,
+    /// message, line, column}, stats}.
+    #[tool(name = "execute_code")]
+    async fn execute_code(&self, Parameters(params): Parameters<ExecuteCodeParams>) -> CallToolResult {
+        let request = ExecuteRequest {
+            code: params.code,
+            timeout: params.timeout.map(Duration::from_millis),
+            servers: params.mcp_servers,
+        };
+        run_result(&self.runtime.execute(request).await)
+    }
+
+    /// List the configured MCP servers: state (running, or failed with the reason) and
+    /// each tool with a one-line description.
+    #[tool(name = "list_mcp_servers")]
+    async fn list_mcp_servers(&self) -> CallToolResult {
+        let statuses = self.runtime.server_statuses().await;
+        let mut result = CallToolResult::success(vec![ContentBlock::text(servers_text(&statuses))]);
+        result.structured_content = Some(json!({ "servers": statuses.iter().map(server_json).collect::<Vec<_>>() }));
+        result
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for CodeRuntimeServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("mcp-code-runtime", env!("CARGO_PKG_VERSION")));
+        info.instructions = Some(INSTRUCTIONS.into());
+        info
+    }
+}
+
+/// A run as a tool result: structured content plus its text rendering.
+pub fn run_result(outcome: &RunOutcome) -> CallToolResult {
+    let content = vec![ContentBlock::text(outcome.to_text())];
+    let mut result = if outcome.ok { CallToolResult::success(content) } else { CallToolResult::error(content) };
+    result.structured_content = serde_json::to_value(outcome).ok();
+    result
+}
+
+fn servers_text(statuses: &[ServerStatus]) -> String {
+    if statuses.is_empty() {
+        return "No MCP servers are configured.".into();
+    }
+    let mut text = String::new();
+    for status in statuses {
+        let _ = writeln!(text, "{} ({}, {} tools)", status.name, state_label(&status.state), status.tools.len());
+        for tool in &status.tools {
+            let _ = writeln!(text, "  {}: {}", tool.name, one_line_summary(tool.description.as_deref()));
+        }
+    }
+    text
+}
+
+fn server_json(status: &ServerStatus) -> Value {
+    let tools: Vec<Value> = status
+        .tools
+        .iter()
+        .map(|tool| json!({ "name": tool.name, "summary": one_line_summary(tool.description.as_deref()) }))
+        .collect();
+    json!({ "name": status.name, "state": state_label(&status.state), "tools": tools })
+}

@@ -1,0 +1,339 @@
+//! TypeScript to the JavaScript the guest runs.
+//!
+//! A submission is the body of an async function: top-level `await` works and
+//! `return` sets the result. This module turns it into JavaScript with the same
+//! line and column positions, so errors the guest reports point at the user's
+//! lines:
+//!
+//! 1. `import` forms become calls of the guest's import hook, line for line:
+//!    `import * as tm from "mcp://task-master"` becomes
+//!    `const tm = await __mcr_import("mcp://task-master")`, and `import(x)`
+//!    becomes `__mcr_import(x)`.
+//! 2. Types are erased by `swc_ts_fast_strip`, which blanks them out in place.
+//!    TypeScript that has runtime meaning (`enum`, `namespace`, parameter
+//!    properties) cannot be blanked; such programs are transformed instead, and
+//!    their positions are then only approximate.
+//!
+//! It owns no state and does no I/O.
+
+use std::sync::{Arc, Mutex};
+
+use swc_common::errors::{DiagnosticBuilder, Emitter, Handler};
+use swc_common::sync::Lrc;
+use swc_common::{BytePos, FileName, GLOBALS, Globals, SourceMap, Span, Spanned};
+use swc_ecma_ast::{
+    Callee, EsVersion, ImportDecl, ImportSpecifier, ModuleDecl, ModuleExportName, ModuleItem,
+};
+use swc_ecma_parser::{Parser, StringInput, Syntax, TsSyntax, lexer::Lexer};
+use swc_ecma_visit::{Visit, VisitWith};
+use swc_ts_fast_strip::{ErrorCode, Mode, Options, TransformConfig};
+
+/// The name of the import hook, a parameter of the guest's wrapper function.
+const IMPORT_HOOK: &str = "__mcr_import";
+/// The program is parsed as the body of this function. It stays on line 1 so
+/// that only columns of the first line shift, and those are corrected.
+const WRAPPER_OPEN: &str = "async function __mcr_main(__mcr_import) {";
+const WRAPPER_CLOSE: &str = "\n}";
+
+/// Why a program could not be turned into JavaScript.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (line {line}, column {column})")]
+pub struct SyntaxError {
+    pub message: String,
+    /// 1-based line in the submitted source.
+    pub line: u32,
+    /// 1-based column in the submitted source.
+    pub column: u32,
+}
+
+/// Turns a TypeScript program body into the JavaScript body the guest runs.
+pub fn to_javascript(source: &str) -> Result<String, SyntaxError> {
+    let body = rewrite_imports(source);
+    GLOBALS.set(&Globals::new(), || strip_types(&body))
+}
+
+// ---- imports --------------------------------------------------------------
+
+/// One replacement of a byte range of the source.
+struct Edit {
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+fn rewrite_imports(source: &str) -> String {
+    if !source.contains("import") {
+        return source.to_owned();
+    }
+    let map: Lrc<SourceMap> = Default::default();
+    let file = map.new_source_file(FileName::Anon.into(), source.to_owned());
+    let lexer = Lexer::new(
+        Syntax::Typescript(TsSyntax::default()),
+        EsVersion::latest(),
+        StringInput::from(&*file),
+        None,
+    );
+    let mut parser = Parser::new_from(lexer);
+    // A top-level `return` is a recoverable error here; any real syntax error
+    // is reported with its position by the type-stripping step.
+    let Ok(module) = parser.parse_module() else {
+        return source.to_owned();
+    };
+    let base = file.start_pos;
+    let mut edits: Vec<Edit> = module
+        .body
+        .iter()
+        .filter_map(|item| match item {
+            ModuleItem::ModuleDecl(ModuleDecl::Import(import)) => Some(static_import_edit(source, base, import)),
+            _ => None,
+        })
+        .collect();
+    let mut dynamic = DynamicImports::default();
+    module.visit_with(&mut dynamic);
+    edits.extend(dynamic.0.into_iter().map(|span| Edit {
+        start: offset(base, span.lo),
+        end: offset(base, span.hi),
+        text: IMPORT_HOOK.to_owned(),
+    }));
+    apply(source, edits)
+}
+
+fn offset(base: BytePos, position: BytePos) -> usize {
+    (position.0 - base.0) as usize
+}
+
+fn apply(source: &str, mut edits: Vec<Edit>) -> String {
+    edits.sort_by_key(|edit| edit.start);
+    let mut out = String::with_capacity(source.len() + 64);
+    let mut copied = 0;
+    for edit in edits {
+        out.push_str(&source[copied..edit.start]);
+        out.push_str(&edit.text);
+        copied = edit.end;
+    }
+    out.push_str(&source[copied..]);
+    out
+}
+
+/// `import ... from "spec"` as a statement awaiting the import hook, keeping
+/// the statement's line count.
+fn static_import_edit(source: &str, base: BytePos, import: &ImportDecl) -> Edit {
+    let (start, end) = (offset(base, import.span.lo), offset(base, import.span.hi));
+    let newlines = source[start..end].matches('\n').count();
+    let statement = if import.type_only { String::new() } else { import_statement(import) };
+    Edit { start, end, text: statement + &"\n".repeat(newlines) }
+}
+
+fn import_statement(import: &ImportDecl) -> String {
+    let specifier = serde_json::to_string(&*import.src.value.to_string_lossy()).unwrap_or_default();
+    let module = format!("await {IMPORT_HOOK}({specifier})");
+    let mut namespace = None;
+    let mut fields = Vec::new();
+    for specifier in &import.specifiers {
+        match specifier {
+            ImportSpecifier::Namespace(ns) => namespace = Some(ns.local.sym.to_string()),
+            ImportSpecifier::Default(default) => fields.push(format!("default: {}", default.local.sym)),
+            ImportSpecifier::Named(named) if !named.is_type_only => fields.push(named_field(named)),
+            ImportSpecifier::Named(_) => {}
+        }
+    }
+    match (namespace, fields.is_empty()) {
+        (None, true) => format!("{module};"),
+        (None, false) => format!("const {{ {} }} = {module};", fields.join(", ")),
+        (Some(ns), true) => format!("const {ns} = {module};"),
+        (Some(ns), false) => format!("const {ns} = {module}, {{ {} }} = {ns};", fields.join(", ")),
+    }
+}
+
+fn named_field(named: &swc_ecma_ast::ImportNamedSpecifier) -> String {
+    let local = named.local.sym.to_string();
+    match &named.imported {
+        None => local,
+        Some(ModuleExportName::Ident(ident)) => format!("{}: {local}", ident.sym),
+        Some(ModuleExportName::Str(name)) => {
+            let key = serde_json::to_string(&*name.value.to_string_lossy()).unwrap_or_default();
+            format!("{key}: {local}")
+        }
+    }
+}
+
+/// The spans of the `import` keyword of every `import(...)` call.
+#[derive(Default)]
+struct DynamicImports(Vec<Span>);
+
+impl Visit for DynamicImports {
+    fn visit_callee(&mut self, callee: &Callee) {
+        if let Callee::Import(import) = callee {
+            self.0.push(import.span());
+        }
+        callee.visit_children_with(self);
+    }
+}
+
+// ---- types ------------------------------------------------------------------
+
+fn strip_types(body: &str) -> Result<String, SyntaxError> {
+    let wrapped = format!("{WRAPPER_OPEN}{body}{WRAPPER_CLOSE}");
+    match run_fast_strip(&wrapped, Mode::StripOnly) {
+        Ok(code) => Ok(unwrap_body(&code).to_owned()),
+        Err(Failure::Unsupported) => {
+            // The transformed function declaration is called from the body the
+            // guest wraps, which passes the import hook down.
+            let code = run_fast_strip(&wrapped, Mode::Transform).map_err(Failure::into_syntax_error)?;
+            Ok(format!("{code}\nreturn await __mcr_main({IMPORT_HOOK});"))
+        }
+        Err(failure) => Err(failure.into_syntax_error()),
+    }
+}
+
+/// Strip-only output keeps every byte outside types, so the wrapper is intact.
+fn unwrap_body(code: &str) -> &str {
+    &code[WRAPPER_OPEN.len()..code.len() - WRAPPER_CLOSE.len()]
+}
+
+enum Failure {
+    Syntax(SyntaxError),
+    Unsupported,
+}
+
+impl Failure {
+    fn into_syntax_error(self) -> SyntaxError {
+        match self {
+            Failure::Syntax(error) => error,
+            Failure::Unsupported => SyntaxError {
+                message: "unsupported TypeScript syntax".into(),
+                line: 1,
+                column: 1,
+            },
+        }
+    }
+}
+
+fn run_fast_strip(wrapped: &str, mode: Mode) -> Result<String, Failure> {
+    let map: Lrc<SourceMap> = Default::default();
+    let diagnostics = Diagnostics::default();
+    let handler = Handler::with_emitter(false, false, Box::new(diagnostics.clone()));
+    let transform = matches!(mode, Mode::Transform).then(TransformConfig::default);
+    let options = Options {
+        module: Some(false),
+        filename: Some("main.ts".into()),
+        mode,
+        transform,
+        ..Default::default()
+    };
+    match swc_ts_fast_strip::operate(&map, &handler, wrapped.to_owned(), options) {
+        Ok(output) => Ok(output.code),
+        Err(error) if matches!(error.code, ErrorCode::UnsupportedSyntax) => Err(Failure::Unsupported),
+        Err(error) => Err(Failure::Syntax(diagnostics.first_error(&map).unwrap_or(SyntaxError {
+            message: error.message,
+            line: 1,
+            column: 1,
+        }))),
+    }
+}
+
+/// Collects what the parser reports, with positions in the submitted source.
+#[derive(Clone, Default)]
+struct Diagnostics(Arc<Mutex<Vec<(String, Option<Span>)>>>);
+
+impl Emitter for Diagnostics {
+    fn emit(&mut self, diagnostic: &mut DiagnosticBuilder<'_>) {
+        let entry = (diagnostic.message(), diagnostic.span.primary_span());
+        self.0.lock().expect("diagnostics lock").push(entry);
+    }
+}
+
+impl Diagnostics {
+    fn first_error(&self, map: &SourceMap) -> Option<SyntaxError> {
+        let diagnostics = self.0.lock().expect("diagnostics lock");
+        let (message, span) = diagnostics.first()?;
+        let (line, column) = match span {
+            Some(span) => source_position(map, span.lo),
+            None => (1, 1),
+        };
+        Some(SyntaxError { message: message.clone(), line, column })
+    }
+}
+
+/// The 1-based line and column in the submitted source of a position in the
+/// wrapped program.
+fn source_position(map: &SourceMap, position: BytePos) -> (u32, u32) {
+    let location = map.lookup_char_pos(position);
+    let line = location.line as u32;
+    let mut column = location.col.0 as u32 + 1;
+    if line == 1 {
+        column = column.saturating_sub(WRAPPER_OPEN.len() as u32).max(1);
+    }
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_are_erased_in_place() {
+        let js = to_javascript("interface A { x: number }\nconst a: A = { x: 1 } satisfies A;\nreturn a.x as number;").unwrap();
+        assert!(js.contains("const a    = { x: 1 }"), "{js}");
+        assert_eq!(js.lines().count(), 3);
+        assert!(!js.contains("satisfies"));
+    }
+
+    #[test]
+    fn top_level_return_and_await_are_accepted() {
+        let js = to_javascript("const x = await Promise.resolve(1);\nreturn x;").unwrap();
+        assert_eq!(js, "const x = await Promise.resolve(1);\nreturn x;");
+    }
+
+    #[test]
+    fn syntax_error_points_at_the_users_line_and_column() {
+        let error = to_javascript("const a = 1;\nconst b = ;\n").unwrap_err();
+        assert_eq!((error.line, error.column), (2, 11), "{error}");
+    }
+
+    #[test]
+    fn syntax_error_on_the_first_line_has_the_users_column() {
+        let error = to_javascript("let = 5").unwrap_err();
+        assert_eq!(error.line, 1);
+        assert!(error.column <= 5, "{error}");
+    }
+
+    #[test]
+    fn enum_is_transformed() {
+        let js = to_javascript("enum Color { Red, Green }\nreturn Color.Green;").unwrap();
+        assert!(js.contains("return await __mcr_main(__mcr_import);"), "{js}");
+        assert!(!js.contains("enum "), "{js}");
+    }
+
+    #[test]
+    fn static_imports_become_hook_calls_line_for_line() {
+        let source = "import * as tm from \"mcp://task-master\";\nimport { getTasks, add_task as add } from 'mcp://task-master';\nimport type { T } from \"mcp://x\";\nimport def, * as ns from \"mcp://y\";\nreturn 1;";
+        let js = rewrite_imports(source);
+        let lines: Vec<&str> = js.lines().collect();
+        assert_eq!(lines[0], "const tm = await __mcr_import(\"mcp://task-master\");");
+        assert_eq!(lines[1], "const { getTasks, add_task: add } = await __mcr_import(\"mcp://task-master\");");
+        assert_eq!(lines[2], "");
+        assert_eq!(lines[3], "const ns = await __mcr_import(\"mcp://y\"), { default: def } = ns;");
+        assert_eq!(lines[4], "return 1;");
+    }
+
+    #[test]
+    fn multi_line_import_keeps_line_count() {
+        let source = "import {\n  a,\n  b,\n} from \"mcp://s\";\nreturn a;";
+        let js = rewrite_imports(source);
+        assert_eq!(js.lines().count(), source.lines().count());
+        assert!(js.ends_with("return a;"));
+    }
+
+    #[test]
+    fn dynamic_import_calls_the_hook() {
+        let js = to_javascript("const m = await import(\"mcp://memory\");\nreturn m;").unwrap();
+        assert_eq!(js, "const m = await __mcr_import(\"mcp://memory\");\nreturn m;");
+    }
+
+    #[test]
+    fn the_word_import_in_a_string_is_left_alone() {
+        let source = "const s = \"import x from 'y'\";\nreturn s;";
+        assert_eq!(to_javascript(source).unwrap(), source);
+    }
+}

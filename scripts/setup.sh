@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what building and testing mcp-code-runtime needs and is missing:
+# Debian's clang/wasi-libc toolchain for the guest (rquickjs-sys would otherwise
+# download a WASI SDK), OpenSSL headers for HTTPS to downstream servers, the
+# wasm32-wasip2 Rust target, and the npm packages the tests use as real
+# downstream MCP servers (pinned in tests/package-lock.json). Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(clang-16 llvm-16 lld-16 libclang-rt-16-dev-wasm32 wasi-libc libssl-dev pkg-config)
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+# Node.js may come from elsewhere (with its own npm): only install what has no command.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  echo "setup: adding the wasm32-wasip2 Rust target" >&2
+  rustup target add wasm32-wasip2
+fi
+
+if [ ! -f tests/node_modules/.package-lock.json ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
+  echo "setup: installing the npm packages of the tests" >&2
+  npm ci --prefix tests --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,254 @@
+//! The MCP handler: the tool list and one small function per tool.
+//!
+//! `tools/list` and `tools/call` are implemented by hand rather than with
+//! `#[tool_router]` because `notify_change` changes the tool list at run time,
+//! and because arguments that do not parse must give a tool error result.
+
+use std::{
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    time::Duration,
+};
+
+use rmcp::{
+    ErrorData as McpError, Peer, RoleServer, ServerHandler,
+    handler::server::tool::schema_for_input,
+    model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    },
+    service::RequestContext,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The most bytes `big` returns, so a huge request is an error, not an abort.
+const MAX_BIG_BYTES: usize = 64 * 1024 * 1024;
+
+/// A 1x1 red PNG, base64.
+const PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg==";
+
+/// What a tool returns: a result, or the text of a tool error result.
+type Outcome = Result<CallToolResult, String>;
+
+/// Only validated: `echo` replies with the arguments as received.
+#[derive(Deserialize, JsonSchema)]
+#[expect(dead_code, reason = "the fields are only validated, never read")]
+struct EchoArgs {
+    /// Any text.
+    message: String,
+    /// Any object, echoed back as is.
+    extra: Option<serde_json::Map<String, Value>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct SlowArgs {
+    /// How long to sleep, in milliseconds.
+    ms: u64,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct FailArgs {
+    /// The error text (default "failed on purpose").
+    message: Option<String>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct BigArgs {
+    /// The exact length of the returned text, in bytes.
+    bytes: usize,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct StructuredArgs {
+    /// Any JSON value (default 42).
+    value: Option<Value>,
+}
+
+/// The arguments of the tools that take none.
+#[derive(JsonSchema)]
+struct NoArgs {}
+
+/// The server state: the name it reports and what the tools remember.
+pub struct TestServer {
+    name: String,
+    counter_calls: AtomicU64,
+    tools_changed: AtomicBool,
+}
+
+impl TestServer {
+    pub fn new(name: String) -> Self {
+        Self {
+            name,
+            counter_calls: AtomicU64::new(0),
+            tools_changed: AtomicBool::new(false),
+        }
+    }
+
+    fn tools_changed(&self) -> bool {
+        self.tools_changed.load(Ordering::SeqCst)
+    }
+
+    fn tools(&self) -> Vec<Tool> {
+        let mut tools = vec![
+            tool::<EchoArgs>("echo", "Returns the JSON of its arguments as text."),
+            tool::<SlowArgs>(
+                "slow",
+                "Sleeps `ms` milliseconds, then returns {\"slept\": ms}.",
+            ),
+            tool::<FailArgs>("fail", "Returns a tool error result with `message`."),
+            tool::<NoArgs>("crash", "Exits the server process without answering."),
+            tool::<NoArgs>("hang", "Never answers."),
+            tool::<BigArgs>("big", "Returns one text block of exactly `bytes` bytes."),
+            tool::<StructuredArgs>("structured", "Returns structuredContent {value, kind}."),
+            tool::<NoArgs>("image", "Returns a 1x1 PNG image block and a text block."),
+            tool::<NoArgs>(
+                "counter",
+                "Returns {\"count\": n}, n counting calls to counter.",
+            ),
+            tool::<NoArgs>(
+                "notify_change",
+                "Sends tools/list_changed and adds added_later.",
+            ),
+            tool::<NoArgs>("get-time-zone", "Returns \"UTC\"."),
+            tool::<NoArgs>("get_user_name", "Returns \"tester\"."),
+        ];
+        if self.tools_changed() {
+            tools.push(tool::<NoArgs>("added_later", "Returns \"added later\"."));
+        }
+        tools
+    }
+
+    fn counter(&self) -> CallToolResult {
+        let count = self.counter_calls.fetch_add(1, Ordering::SeqCst) + 1;
+        json_text(&json!({ "count": count }))
+    }
+
+    async fn notify_change(&self, peer: &Peer<RoleServer>) -> Outcome {
+        self.tools_changed.store(true, Ordering::SeqCst);
+        peer.notify_tool_list_changed()
+            .await
+            .map_err(|error| format!("cannot send notifications/tools/list_changed: {error}"))?;
+        Ok(text("tool list changed: added_later is now listed"))
+    }
+}
+
+impl ServerHandler for TestServer {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build();
+        ServerConfig::new(capabilities)
+            .with_server_info(Implementation::new(&self.name, env!("CARGO_PKG_VERSION")))
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let args = Value::Object(request.arguments.unwrap_or_default());
+        let outcome = match request.name.as_ref() {
+            "echo" => echo(&args),
+            "slow" => slow(&args).await,
+            "fail" => fail(&args),
+            "crash" => crash(),
+            "hang" => hang().await,
+            "big" => big(&args),
+            "structured" => structured(&args),
+            "image" => Ok(image()),
+            "counter" => Ok(self.counter()),
+            "notify_change" => self.notify_change(&context.peer).await,
+            "added_later" if self.tools_changed() => Ok(text("added later")),
+            "get-time-zone" => Ok(text("UTC")),
+            "get_user_name" => Ok(text("tester")),
+            name => {
+                return Err(McpError::invalid_params(
+                    format!("tool not found: {name}"),
+                    None,
+                ));
+            }
+        };
+        let result = outcome
+            .unwrap_or_else(|message| CallToolResult::error(vec![ContentBlock::text(message)]));
+        Ok(result.into())
+    }
+}
+
+/// A tool whose input schema is that of `Args`. The schema comes from a type in
+/// this file, not from input: a non-object schema is a bug here, hence the panic.
+fn tool<Args: JsonSchema + 'static>(name: &'static str, description: &'static str) -> Tool {
+    Tool::new(
+        name,
+        description,
+        schema_for_input::<Args>().unwrap_or_else(|error| panic!("{name}: {error}")),
+    )
+}
+
+/// Reads a tool's arguments as `T`; a mismatch is the text of a tool error.
+fn parse<'a, T: Deserialize<'a>>(args: &'a Value) -> Result<T, String> {
+    T::deserialize(args).map_err(|error| format!("invalid arguments: {error}"))
+}
+
+fn text(text: impl Into<String>) -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::text(text)])
+}
+
+fn json_text(value: &Value) -> CallToolResult {
+    text(value.to_string())
+}
+
+fn echo(args: &Value) -> Outcome {
+    parse::<EchoArgs>(args)?;
+    Ok(json_text(args))
+}
+
+async fn slow(args: &Value) -> Outcome {
+    let SlowArgs { ms } = parse(args)?;
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Ok(json_text(&json!({ "slept": ms })))
+}
+
+fn fail(args: &Value) -> Outcome {
+    let FailArgs { message } = parse(args)?;
+    Err(message.unwrap_or_else(|| "failed on purpose".to_owned()))
+}
+
+fn crash() -> Outcome {
+    eprintln!("test-server: crashing on purpose");
+    std::process::exit(1)
+}
+
+async fn hang() -> Outcome {
+    std::future::pending().await
+}
+
+fn big(args: &Value) -> Outcome {
+    let BigArgs { bytes } = parse(args)?;
+    if bytes > MAX_BIG_BYTES {
+        return Err(format!("bytes must be at most {MAX_BIG_BYTES}"));
+    }
+    Ok(text("x".repeat(bytes)))
+}
+
+fn structured(args: &Value) -> Outcome {
+    let StructuredArgs { value } = parse(args)?;
+    let content = json!({ "value": value.unwrap_or(json!(42)), "kind": "structured" });
+    Ok(CallToolResult::structured(content))
+}
+
+fn image() -> CallToolResult {
+    CallToolResult::success(vec![
+        ContentBlock::image(PNG_BASE64, "image/png"),
+        ContentBlock::text("an image"),
+    ])
+}
