@@ -178,7 +178,7 @@ fn script_error(error: &Object<'_>) -> ScriptError {
     ScriptError {
         name: text("name").unwrap_or_else(|| "Error".into()),
         message: positions::unwrap_lines(&text("message").unwrap_or_default()),
-        stack: text("stack").map(|stack| positions::unwrap_lines(&stack)),
+        stack: text("stack").map(|stack| positions::program_stack(&stack)).filter(|stack| !stack.is_empty()),
         is_syntax_error: false,
         failure: text("failure").as_deref().and_then(failure_kind),
     }

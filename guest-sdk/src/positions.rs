@@ -1,5 +1,6 @@
 //! Maps positions QuickJS reports in the wrapped program back to the source
-//! the host sent: the wrapper adds one line before it.
+//! the host sent (the wrapper adds one line before it), and keeps a stack to
+//! the program's own frames: the prelude's frames say nothing to its author.
 
 use crate::PROGRAM_FILE;
 
@@ -20,4 +21,10 @@ pub fn unwrap_lines(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The frames of `stack` that are in the program, with unwrapped lines.
+pub fn program_stack(stack: &str) -> String {
+    let frames: Vec<&str> = stack.lines().filter(|frame| frame.contains(PROGRAM_FILE)).collect();
+    unwrap_lines(&frames.join("\n"))
 }
