@@ -40,8 +40,12 @@
     }
   }
 
-  function failureError(failure) {
-    return new McpError(failure);
+  /** The error of a failed operation, with the stack of the call that
+   * started it: the completion itself runs outside the program's frames. */
+  function failureError(failure, site) {
+    const error = new McpError(failure);
+    if (site !== undefined) error.stack = site.stack;
+    return error;
   }
 
   /** What the host reports of an error that ended the program. */
@@ -145,20 +149,20 @@
   // ---- host operations --------------------------------------------------
 
   /** A promise settled by the completion of host operation `id`. */
-  function operation(id) {
+  function operation(id, site) {
     return new Promise((resolve, reject) => {
       pending.set(id, {
         complete(ok, payload) {
           if (ok) resolve(payload === "" ? undefined : JSON.parse(payload));
-          else reject(failureError(payload));
+          else reject(failureError(payload, site));
         },
       });
     });
   }
 
   /** A promise for a host operation that may have been refused at once. */
-  function startedOperation(started) {
-    return typeof started === "number" ? operation(started) : Promise.reject(failureError(started));
+  function startedOperation(started, site) {
+    return typeof started === "number" ? operation(started, site) : Promise.reject(failureError(started, site));
   }
 
   // ---- timers -----------------------------------------------------------
@@ -210,7 +214,8 @@
   const mcp = Object.freeze({
     /** Calls `tool` of `server` with an arguments object. */
     call(server, tool, args) {
-      return startedOperation(host.callTool(String(server), String(tool), toolArguments(args)));
+      const site = new Error();
+      return startedOperation(host.callTool(String(server), String(tool), toolArguments(args)), site);
     },
     /** The servers this program may use. */
     servers() {
@@ -218,7 +223,7 @@
     },
     /** The tools of one server: name, description, input schema. */
     tools(server) {
-      return startedOperation(host.listTools(String(server)));
+      return startedOperation(host.listTools(String(server)), new Error());
     },
   });
 

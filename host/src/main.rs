@@ -15,13 +15,22 @@ use mcp_code_runtime::config::{Config, StartServers};
 use mcp_code_runtime::runtime::{ExecuteRequest, Runtime};
 use mcp_code_runtime::server::CodeRuntimeServer;
 
-#[tokio::main]
-async fn main() -> Result<ExitCode> {
+/// How long shutdown waits for blocking work; the stdin reader never ends by itself.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
+
+fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")))
         .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let exit = runtime.block_on(run(cli));
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    exit
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve(options) => serve(load_config(&options)?).await,
         Command::Run { file, servers, timeout_ms, options } => {

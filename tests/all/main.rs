@@ -1,4 +1,5 @@
 //! One integration binary: the real `mcp-code-runtime` driven over MCP.
 
+mod bridge;
 mod sandbox;
 mod util;

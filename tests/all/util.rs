@@ -74,7 +74,8 @@ fn write_temp(contents: &str) -> PathBuf {
 pub struct Host {
     pub client: RunningService<RoleClient, ()>,
     pub pid: u32,
-    pub dir: TempDir,
+    /// The host's config file and HOME; removed when the host is dropped.
+    _home: TempDir,
 }
 
 /// How to start a host.
@@ -124,7 +125,7 @@ impl Host {
         let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn()?;
         let pid = transport.id().context("the host has a pid")?;
         let client = ().serve(transport).await.context("MCP initialize with the host")?;
-        Ok(Host { client, pid, dir })
+        Ok(Host { client, pid, _home: dir })
     }
 
     /// Calls one of the host's tools.

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, JsonObject, Tool};
-use rmcp::service::{NotificationContext, RunningService};
+use rmcp::service::{NotificationContext, RunningService, ServiceError};
 use rmcp::transport::TokioChildProcess;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -38,6 +38,8 @@ pub enum DownstreamError {
     Unavailable { server: String, reason: String },
     #[error("server `{server}` failed during the request: {reason}")]
     Broken { server: String, reason: String },
+    #[error("server `{server}` rejected the request: {message}")]
+    Rejected { server: String, message: String },
     #[error("server `{server}` did not answer within {} ms", .after.as_millis())]
     TimedOut { server: String, after: Duration },
 }
@@ -98,8 +100,11 @@ impl Downstream {
         let client = self.client().await?;
         let tools = tokio::time::timeout(self.startup_timeout, client.list_all_tools())
             .await
-            .map_err(|_| self.timed_out(self.startup_timeout))?
-            .map_err(|error| self.broken(&client, error.to_string()))?;
+            .map_err(|_| self.timed_out(self.startup_timeout))?;
+        let tools = match tools {
+            Ok(tools) => tools,
+            Err(error) => return Err(self.failed(&client, error).await),
+        };
         let tools = Arc::new(tools);
         *cached = Some(Arc::clone(&tools));
         Ok(tools)
@@ -111,7 +116,7 @@ impl Downstream {
         let request = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
         match tokio::time::timeout(timeout, client.call_tool(request)).await {
             Err(_) => Err(self.timed_out(timeout)),
-            Ok(Err(error)) => Err(self.broken(&client, error.to_string())),
+            Ok(Err(error)) => Err(self.failed(&client, error).await),
             Ok(Ok(result)) => Ok(result),
         }
     }
@@ -195,13 +200,22 @@ impl Downstream {
         DownstreamError::TimedOut { server: self.name().to_owned(), after }
     }
 
-    /// A request failed: the connection may be dead, in which case the next
-    /// use starts the server again.
-    fn broken(&self, client: &Client, reason: String) -> DownstreamError {
-        if client.is_closed() {
-            tracing::warn!(server = self.name(), %reason, "downstream server connection closed");
+    /// A request failed. An error the server answered with leaves the
+    /// connection as it is; any other failure means the connection is gone, so
+    /// it is dropped and the next use starts the server again.
+    async fn failed(&self, client: &Arc<Client>, error: ServiceError) -> DownstreamError {
+        let server = self.name().to_owned();
+        if let ServiceError::McpError(answer) = error {
+            return DownstreamError::Rejected { server, message: answer.message.to_string() };
         }
-        DownstreamError::Broken { server: self.name().to_owned(), reason }
+        let reason = error.to_string();
+        tracing::warn!(server = %server, %reason, "downstream connection lost; the next use restarts the server");
+        let mut connection = self.connection.lock().await;
+        if matches!(&*connection, Connection::Connected(current) if Arc::ptr_eq(current, client)) {
+            *connection = Connection::Idle;
+            client.cancellation_token().cancel();
+        }
+        DownstreamError::Broken { server, reason }
     }
 }
 

@@ -217,6 +217,7 @@ fn unknown_tool(tools: &[Tool], server: &str, requested: &str) -> Failure {
 fn downstream_failure(error: &DownstreamError, server: &str, tool: &str) -> Failure {
     let kind = match error {
         DownstreamError::TimedOut { .. } => FailureKind::Timeout,
+        DownstreamError::Rejected { .. } => FailureKind::ToolError,
         DownstreamError::Unavailable { .. } | DownstreamError::Broken { .. } => FailureKind::TransportError,
     };
     Failure::new(kind, error.to_string(), server, tool)
