@@ -74,6 +74,19 @@ pub struct Job {
     pub tools: Arc<dyn ToolAccess>,
 }
 
+/// Where the time of one run goes, phase by phase (for benchmarks). The
+/// runtime's own initialization is not a phase: it ran once, before the
+/// snapshot was taken.
+#[derive(Debug, Clone, Copy)]
+pub struct PhaseTimings {
+    /// TypeScript to JavaScript in the host.
+    pub transpile: Duration,
+    /// A fresh store and instance from the `InstancePre`.
+    pub instantiate: Duration,
+    /// The guest compiling the JavaScript to bytecode and running it.
+    pub execute: Duration,
+}
+
 /// The engine and the compiled guest, shared by every run.
 pub struct Sandbox {
     engine: Engine,
@@ -142,6 +155,23 @@ impl Sandbox {
             Ok(result) => RunOutcome::success(result, logs, stats),
             Err(error) => RunOutcome::failure(error, logs, stats),
         }
+    }
+
+    /// Runs `source` like [`Sandbox::run`] and reports how long each phase took.
+    pub async fn time_phases(&self, source: &str, tools: Arc<dyn ToolAccess>) -> Result<PhaseTimings, String> {
+        let started = Instant::now();
+        let body = transpile::to_javascript(source).map_err(|error| error.to_string())?;
+        let transpiled = Instant::now();
+        let _ticking = self.ticker.activate();
+        let mut store = self.store(Instant::now() + self.limits.default_timeout, tools);
+        let instance = self.pre.instantiate_async(&mut store).await.map_err(|error| error.to_string())?;
+        let instantiated = Instant::now();
+        instance.call_run(&mut store, &body).await.map_err(|error| error.to_string())?.map_err(|error| error.message)?;
+        Ok(PhaseTimings {
+            transpile: transpiled - started,
+            instantiate: instantiated - transpiled,
+            execute: instantiated.elapsed(),
+        })
     }
 
     fn timeout(&self, requested: Option<Duration>) -> Result<Duration, RunError> {
