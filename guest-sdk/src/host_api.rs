@@ -24,6 +24,11 @@ pub fn install<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     )?;
     host.set("listServers", Func::from(tools::list_servers))?;
     host.set(
+        "searchTools",
+        Func::from(|query: String, detail: String, limit: u32| tools::search_tools(&query, &detail, limit)),
+    )?;
+    host.set("describeTools", Func::from(|names: Vec<String>| tools::describe_tools(&names)))?;
+    host.set(
         "listTools",
         Func::from(|ctx: Ctx<'js>, server: String| started(&ctx, tools::list_tools(&server))),
     )?;

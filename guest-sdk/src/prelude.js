@@ -225,6 +225,16 @@
     tools(server) {
       return startedOperation(host.listTools(String(server)), new Error());
     },
+    /** Tools ranked by relevance to `query`: `{detail: "name"|"summary"|"full", limit}`. */
+    search(query, options) {
+      const { detail = "summary", limit = 10 } = options || {};
+      return operation(host.searchTools(String(query), String(detail), Math.max(1, Math.floor(Number(limit)) || 10)), new Error());
+    },
+    /** TypeScript declarations of tools (`"server.tool"`) or whole servers (`"server"`). */
+    describe(names) {
+      const list = Array.isArray(names) ? names.map(String) : [String(names)];
+      return operation(host.describeTools(list), new Error());
+    },
   });
 
   function camelCase(name) {

@@ -71,10 +71,8 @@ declare namespace mcp {
   /** A server this program may use. */
   interface Server {
     name: string;
-    /** Whether it is running. */
+    /** `"running"`, `"not started"` (it starts on first use) or `"failed: <reason>"`. */
     state: string;
-    /** How many tools it has. */
-    tools: number;
   }
 
   /** A tool as its server lists it (`tools/list`). */
@@ -85,6 +83,16 @@ declare namespace mcp {
     inputSchema: unknown;
     /** JSON Schema of the result, when the server declares one. */
     outputSchema?: unknown;
+  }
+
+  /** One search result. */
+  interface Found {
+    /** `server.tool`: what `describe` takes. */
+    name: string;
+    /** One line about the tool, with `detail: "summary"`. */
+    summary?: string;
+    /** The tool's TypeScript declaration, with `detail: "full"`. */
+    declaration?: string;
   }
 
   interface SearchOptions {
@@ -104,9 +112,13 @@ declare namespace mcp {
   /** The tools of one server. */
   function tools(server: string): Promise<Tool[]>;
   /** The tools that best match `query` (words of what you want to do), best first. */
-  function search(query: string, opts?: SearchOptions): Promise<unknown[]>;
-  /** The TypeScript declarations for `name`, a tool as `search` names it. */
-  function describe(name: string): Promise<string>;
+  function search(query: string, opts?: SearchOptions): Promise<Found[]>;
+  /**
+   * The TypeScript declarations of tools (`"server.tool"`, as `search` names
+   * them) or whole servers (`"server"`). Rejects with an `McpError` of kind
+   * `not_found` naming what matched nothing.
+   */
+  function describe(names: string | string[]): Promise<string>;
 }
 
 /** What an `McpError` is about. */

@@ -31,6 +31,15 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
+    /// Write the TypeScript declarations of every configured server's tools:
+    /// OUT/<server>.d.ts, OUT/runtime.d.ts (the sandbox API) and OUT/index.d.ts.
+    Types {
+        /// The folder to write to (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        options: Options,
+    },
 }
 
 /// Options shared by every command. Each overrides the configuration file.

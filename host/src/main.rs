@@ -2,6 +2,7 @@
 //! (stdout is the MCP channel), load the configuration, then serve MCP over
 //! stdio or run one file.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,10 +11,12 @@ use clap::Parser;
 use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
+use mcp_code_runtime::bridge::Bridge;
 use mcp_code_runtime::cli::{Cli, Command, Options};
 use mcp_code_runtime::config::{Config, StartServers};
 use mcp_code_runtime::runtime::{ExecuteRequest, Runtime};
 use mcp_code_runtime::server::CodeRuntimeServer;
+use mcp_code_runtime::typegen;
 
 /// How long shutdown waits for blocking work; the stdin reader never ends by itself.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
@@ -38,6 +41,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let request = ExecuteRequest { code, timeout: timeout_ms.map(Duration::from_millis), servers };
             run_once(load_config(&options)?, request).await
         }
+        Command::Types { out, options } => write_types(&load_config(&options)?, &out).await,
     }
 }
 
@@ -92,6 +96,34 @@ async fn run_once(config: Config, request: ExecuteRequest) -> Result<ExitCode> {
     runtime.shutdown().await;
     println!("{}", serde_json::to_string_pretty(&outcome)?);
     Ok(if outcome.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Writes every server's declarations, the runtime API and an index to `out`.
+async fn write_types(config: &Config, out: &Path) -> Result<ExitCode> {
+    let bridge = Bridge::new(config);
+    let catalog = bridge.catalog().await;
+    bridge.shutdown().await;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut written = vec![write_file(out, "runtime.d.ts", typegen::RUNTIME_DECLARATIONS)?];
+    let mut servers = Vec::new();
+    for (server, tools) in catalog.servers() {
+        written.push(write_file(out, &typegen::declaration_file_name(server), &typegen::server_declarations(server, tools))?);
+        servers.push(server);
+    }
+    written.push(write_file(out, "index.d.ts", &typegen::index_declarations(&servers))?);
+    for path in written {
+        println!("{}", path.display());
+    }
+    for (server, reason) in &catalog.unavailable {
+        tracing::error!(server = %server, %reason, "no declarations: the server's tools could not be listed");
+    }
+    Ok(if catalog.unavailable.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn write_file(dir: &Path, name: &str, contents: &str) -> Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 /// Resolves on SIGTERM or SIGINT, with the signal's name.

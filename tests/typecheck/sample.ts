@@ -68,9 +68,9 @@ async function main() {
 
   // The runtime API.
   const servers = await mcp.servers();
-  const toolCount = servers.reduce((total, server) => total + server.tools, 0);
+  const running = servers.filter((server) => server.state === "running").map((server) => server.name);
   const listed = await mcp.tools("memory");
-  const found = await mcp.search("create a task", { detail: "summary", limit: 3 });
+  const found = (await mcp.search("create a task", { detail: "summary", limit: 3 })).map((tool) => tool.summary ?? tool.name);
   const declaration: string = await mcp.describe("task-master-ai.add_task");
   const raw = await mcp.call("time", "get_current_time", { timezone: "UTC" });
   // @ts-expect-error -- detail is "name", "summary" or "full"
@@ -93,7 +93,7 @@ async function main() {
   const elapsed = performance.now();
 
   return {
-    tasks, isDst, tokyo, kinds, sum, label, toolCount, listed, found, declaration, raw,
+    tasks, isDst, tokyo, kinds, sum, label, running, listed, found, declaration, raw,
     text: new TextDecoder().decode(bytes), elapsed,
   };
 }

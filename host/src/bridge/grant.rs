@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use rmcp::model::{JsonObject, Tool};
 use serde_json::{Value, json};
 
+use super::catalog::{Catalog, Detail};
 use super::downstream::{Downstream, DownstreamError};
 use super::results::tool_value;
 use crate::outcome::ServerUsage;
@@ -135,6 +136,42 @@ impl ToolAccess for RunGrant {
                 .collect();
             Ok(Value::Array(allowed).to_string())
         }))
+    }
+
+    fn search_tools(&self, query: &str, detail: &str, limit: u32) -> ToolFuture {
+        let Ok(parsed) = serde_json::from_value::<Detail>(Value::String(detail.to_owned())) else {
+            let message = format!("detail must be \"name\", \"summary\" or \"full\", not {detail:?}");
+            return Box::pin(async move { Err(Failure::new(FailureKind::InvalidArguments, message, "", "")) });
+        };
+        let catalog = self.catalog();
+        let query = query.to_owned();
+        Box::pin(async move {
+            let found = catalog.await.search(&query, parsed, limit as usize);
+            Ok(serde_json::to_string(&found).unwrap_or_else(|_| "[]".into()))
+        })
+    }
+
+    fn describe_tools(&self, names: Vec<String>) -> ToolFuture {
+        let catalog = self.catalog();
+        Box::pin(async move {
+            let (declarations, unknown) = catalog.await.describe(&names);
+            if !unknown.is_empty() {
+                let message = format!(
+                    "no visible tool or server is named {}; names are `server.tool` or `server` (see mcp.search)",
+                    unknown.join(", ")
+                );
+                return Err(Failure::new(FailureKind::NotFound, message, "", ""));
+            }
+            Ok(Value::String(declarations).to_string())
+        })
+    }
+}
+
+impl RunGrant {
+    fn catalog(&self) -> impl Future<Output = Catalog> + Send + 'static {
+        let visible = self.visible.clone();
+        let policy = Arc::clone(&self.policy);
+        async move { Catalog::gather(&visible, &policy).await }
     }
 }
 

@@ -8,6 +8,7 @@
 //! It must not run guest code; the sandbox reaches it only through the
 //! [`crate::sandbox::ToolAccess`] a grant implements.
 
+mod catalog;
 mod downstream;
 mod grant;
 mod http;
@@ -20,6 +21,7 @@ use rmcp::model::Tool;
 use crate::config::Config;
 use crate::policy::{self, Decision, Policy, UnknownServers};
 
+pub use catalog::{Catalog, Detail, Found};
 pub use downstream::ConnectionState;
 pub use grant::{RunGrant, ToolLimits};
 
@@ -102,6 +104,11 @@ impl Bridge {
             }
         }
         statuses
+    }
+
+    /// The allowed tools of every server, starting servers as needed.
+    pub async fn catalog(&self) -> Catalog {
+        Catalog::gather(&self.servers, &self.policy).await
     }
 
     /// Stops every running server.

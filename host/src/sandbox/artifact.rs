@@ -150,4 +150,12 @@ impl ToolAccess for NoTools {
     fn list_tools(&self, _: &str) -> Result<ToolFuture, Failure> {
         Err(Self::refusal())
     }
+
+    fn search_tools(&self, _: &str, _: &str, _: u32) -> ToolFuture {
+        Box::pin(async { Err(NoTools::refusal()) })
+    }
+
+    fn describe_tools(&self, _: Vec<String>) -> ToolFuture {
+        Box::pin(async { Err(NoTools::refusal()) })
+    }
 }

@@ -6,13 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolResult, ContentBlock, Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer};
 use rmcp::{ServerHandler, tool, tool_handler, tool_router};
 use serde_json::{Value, json};
 
-use super::params::ExecuteCodeParams;
-use super::{CodeRuntimeServer, INSTRUCTIONS};
-use crate::bridge::{ServerStatus, state_label};
+use super::params::{DescribeToolsParams, ExecuteCodeParams, SearchToolsParams};
+use super::{CodeRuntimeServer, INSTRUCTIONS, resources};
+use crate::bridge::{Found, ServerStatus, state_label};
 use crate::outcome::RunOutcome;
 use crate::runtime::{ExecuteRequest, Runtime};
 use crate::typegen::one_line_summary;
@@ -51,15 +56,57 @@ impl CodeRuntimeServer {
         result.structured_content = Some(json!({ "servers": statuses.iter().map(server_json).collect::<Vec<_>>() }));
         result
     }
+
+    /// Find tools of the MCP servers by what they do, best first. `detail`: `name`, `summary`
+    /// (default) or `full` (TypeScript declaration).
+    #[tool(name = "search_tools")]
+    async fn search_tools(&self, Parameters(params): Parameters<SearchToolsParams>) -> CallToolResult {
+        let catalog = self.runtime.bridge().catalog().await;
+        let detail = params.detail.unwrap_or_default();
+        let found = catalog.search(&params.query, detail, params.limit.unwrap_or(DEFAULT_SEARCH_LIMIT) as usize);
+        let mut result = CallToolResult::success(vec![ContentBlock::text(found_text(&found))]);
+        result.structured_content = Some(json!({ "tools": found }));
+        result
+    }
+
+    /// TypeScript declarations of tools (`server.tool`) or whole servers (`server`), to call
+    /// them correctly from execute_code.
+    #[tool(name = "describe_tools")]
+    async fn describe_tools(&self, Parameters(params): Parameters<DescribeToolsParams>) -> CallToolResult {
+        let catalog = self.runtime.bridge().catalog().await;
+        let (declarations, unknown) = catalog.describe(&params.names);
+        let mut text = declarations;
+        if !unknown.is_empty() {
+            let _ = write!(text, "\n// Not found: {}. Names are `server.tool` or `server`; try search_tools.", unknown.join(", "));
+        }
+        let content = vec![ContentBlock::text(text.trim_start().to_owned())];
+        if unknown.len() == params.names.len() { CallToolResult::error(content) } else { CallToolResult::success(content) }
+    }
 }
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for CodeRuntimeServer {
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
             .with_server_info(Implementation::new("mcp-code-runtime", env!("CARGO_PKG_VERSION")));
         info.instructions = Some(INSTRUCTIONS.into());
         info
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(resources::list(&self.runtime.bridge().server_names())))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        resources::read(self.runtime.bridge(), &request.uri).await.map(Into::into)
     }
 }
 
@@ -69,6 +116,24 @@ pub fn run_result(outcome: &RunOutcome) -> CallToolResult {
     let mut result = if outcome.ok { CallToolResult::success(content) } else { CallToolResult::error(content) };
     result.structured_content = serde_json::to_value(outcome).ok();
     result
+}
+
+/// How many tools `search_tools` returns when not told.
+const DEFAULT_SEARCH_LIMIT: u32 = 10;
+
+fn found_text(found: &[Found]) -> String {
+    if found.is_empty() {
+        return "No tool matches.".into();
+    }
+    let mut text = String::new();
+    for tool in found {
+        match (&tool.summary, &tool.declaration) {
+            (_, Some(declaration)) => { let _ = writeln!(text, "{declaration}"); }
+            (Some(summary), None) => { let _ = writeln!(text, "{}: {summary}", tool.name); }
+            (None, None) => { let _ = writeln!(text, "{}", tool.name); }
+        }
+    }
+    text
 }
 
 fn servers_text(statuses: &[ServerStatus]) -> String {

@@ -66,6 +66,10 @@ use serde_json::Value;
 pub use names::camel_case;
 pub use text::one_line_summary;
 
+/// The hand-written declarations of the sandbox's own API (`mcp`, `console`,
+/// timers, `McpError`), shipped beside the generated ones as `runtime.d.ts`.
+pub const RUNTIME_DECLARATIONS: &str = include_str!("../../../guest-sdk/types/runtime.d.ts");
+
 /// One tool of a server, in the shape of an MCP `tools/list` entry (extra
 /// fields such as `annotations` are ignored).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

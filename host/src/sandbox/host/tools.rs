@@ -22,6 +22,10 @@ pub trait ToolAccess: Send + Sync {
     fn list_servers(&self) -> ToolFuture;
     /// The tools of one visible server, as a JSON array.
     fn list_tools(&self, server: &str) -> Result<ToolFuture, Failure>;
+    /// A ranked search of the visible servers' tools, as a JSON array.
+    fn search_tools(&self, query: &str, detail: &str, limit: u32) -> ToolFuture;
+    /// The TypeScript declarations of the named tools or servers, as a JSON string.
+    fn describe_tools(&self, names: Vec<String>) -> ToolFuture;
 }
 
 impl Host for HostState {
@@ -38,5 +42,15 @@ impl Host for HostState {
     fn list_tools(&mut self, server: String) -> Result<u32, Failure> {
         let listing = self.tools.list_tools(&server)?;
         Ok(self.operations.start(listing))
+    }
+
+    fn search_tools(&mut self, query: String, detail: String, limit: u32) -> u32 {
+        let search = self.tools.search_tools(&query, &detail, limit);
+        self.operations.start(search)
+    }
+
+    fn describe_tools(&mut self, names: Vec<String>) -> u32 {
+        let description = self.tools.describe_tools(names);
+        self.operations.start(description)
     }
 }
