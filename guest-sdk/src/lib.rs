@@ -83,7 +83,7 @@ impl Guest for Component {
             .expect("the JavaScript runtime initializes");
     }
 
-    fn run(source: String) -> Result<String, ScriptError> {
+    fn run(source: String, servers: Vec<String>) -> Result<String, ScriptError> {
         GUEST.with(|guest| {
             let guest = guest.borrow();
             let guest = guest.as_ref().ok_or_else(|| internal_error("runtime not initialized"))?;
@@ -93,20 +93,20 @@ impl Guest for Component {
                     .clone()
                     .restore(&ctx)
                     .map_err(|e| internal_error(&e.to_string()))?;
-                run_program(&ctx, &hooks, &source)
+                run_program(&ctx, &hooks, &source, servers)
             })
         })
     }
 }
 
 /// Compiles and starts the program, then runs its event loop to the end.
-fn run_program<'js>(ctx: &Ctx<'js>, hooks: &Object<'js>, source: &str) -> Result<String, ScriptError> {
+fn run_program<'js>(ctx: &Ctx<'js>, hooks: &Object<'js>, source: &str, servers: Vec<String>) -> Result<String, ScriptError> {
     let main = compile(ctx, source).map_err(|exception| {
         let mut error = describe(ctx, hooks, exception);
         error.is_syntax_error = error.name == "SyntaxError";
         error
     })?;
-    call_hook(ctx, hooks, "start", (main,))?;
+    call_hook(ctx, hooks, "start", (main, servers))?;
     loop {
         while ctx.execute_pending_job() {}
         if let Some(outcome) = outcome(ctx, hooks)? {

@@ -255,6 +255,35 @@
     return Object.freeze(module);
   }
 
+  /** A server as a global object: each property calls the tool of that name
+   * (exact or camelCase), as the seed's programs expect (`taskmaster.getTasks`). */
+  function serverGlobal(server) {
+    return new Proxy(Object.create(null), {
+      get(_target, tool) {
+        if (typeof tool !== "string" || tool === "then") return undefined;
+        return (args) => mcp.call(server, tool, args);
+      },
+    });
+  }
+
+  /** The global names of a server: camelCase (`taskMaster`) and compact
+   * (`taskmaster`), each only when it is an identifier no global already has. */
+  function serverGlobalNames(server) {
+    const names = [camelCase(server), server.replace(/[^A-Za-z0-9_$]/g, "")];
+    return names.filter(
+      (name, index) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && names.indexOf(name) === index && !(name in globalThis),
+    );
+  }
+
+  function bindServers(servers) {
+    for (const server of servers) {
+      const binding = serverGlobal(server);
+      for (const name of serverGlobalNames(server)) {
+        Object.defineProperty(globalThis, name, { value: binding, writable: true, configurable: true, enumerable: false });
+      }
+    }
+  }
+
   function importModule(specifier) {
     const text = String(specifier);
     const match = /^mcp:\/\/(.+)$/.exec(text);
@@ -277,6 +306,8 @@
     queueMicrotask: (callback) => {
       Promise.resolve().then(callback);
     },
+    /** The seed's name for `mcp.servers()`. */
+    listMCPServers: () => mcp.servers(),
   };
   for (const [name, value] of Object.entries(globals)) {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
@@ -292,9 +323,11 @@
 
   return {
     /** Starts the program: `main` is the compiled async function, whose one
-     * parameter is the import hook that rewritten `import` forms call. */
-    start(main) {
+     * parameter is the import hook that rewritten `import` forms call, and
+     * `servers` the servers it may use, bound as globals. */
+    start(main, servers) {
       run = { done: false, result: undefined, error: undefined };
+      bindServers(servers);
       main(importModule).then(
         (value) => {
           if (run.done) return;

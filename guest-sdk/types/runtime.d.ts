@@ -121,6 +121,9 @@ declare namespace mcp {
   function describe(names: string | string[]): Promise<string>;
 }
 
+/** The seed's name for `mcp.servers()`. */
+declare function listMCPServers(): Promise<mcp.Server[]>;
+
 /** What an `McpError` is about. */
 type McpErrorKind =
   | "tool_error"

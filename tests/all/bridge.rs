@@ -48,6 +48,30 @@ return {
 }
 
 #[tokio::test]
+async fn servers_are_globals_as_the_seed_programs_expect() -> Result<()> {
+    let servers = json!({ "test-server": test_server(&[]), "console": test_server(&[]) });
+    let host = Host::start_with(HostOptions { servers, ..Default::default() }).await?;
+    let code = r#"
+const servers = await listMCPServers();
+return {
+  listed: servers.length > 0,
+  compact: await testserver.echo({ message: "a" }),
+  camel: await testServer.getUserName(),
+  exact: await testServer.get_user_name(),
+  consoleKept: typeof console.log,
+};
+"#;
+    let response = host.execute(code).await?;
+    assert_eq!(
+        expect_result(&response),
+        &json!({"listed": true, "compact": {"message": "a"}, "camel": "tester", "exact": "tester", "consoleKept": "function"})
+    );
+    let scoped = host.execute_with(json!({"code": "return [typeof testServer, typeof console.log];", "mcpServers": ["console"]})).await?;
+    assert_eq!(expect_result(&scoped), &json!(["undefined", "function"]), "only granted servers are bound, and never over a global");
+    Ok(())
+}
+
+#[tokio::test]
 async fn parallel_calls_overlap() -> Result<()> {
     let host = host_with_test_server(Value::Null).await?;
     expect_result(&host.execute("await mcp.call('test', 'echo', {message: 'warm'});").await?);

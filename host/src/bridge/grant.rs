@@ -95,6 +95,10 @@ impl RunGrant {
 }
 
 impl ToolAccess for RunGrant {
+    fn server_names(&self) -> Vec<String> {
+        self.visible.iter().map(|downstream| downstream.name().to_owned()).collect()
+    }
+
     fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure> {
         let downstream = self.server(server, tool)?;
         let arguments: JsonObject = serde_json::from_str(arguments).map_err(|error| {

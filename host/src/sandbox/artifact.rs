@@ -139,6 +139,10 @@ impl NoTools {
 }
 
 impl ToolAccess for NoTools {
+    fn server_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     fn call_tool(&self, _: &str, _: &str, _: &str) -> Result<ToolFuture, Failure> {
         Err(Self::refusal())
     }

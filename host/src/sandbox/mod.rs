@@ -136,8 +136,9 @@ impl Sandbox {
             return RunOutcome::rejected(RunError::new(ErrorKind::RuntimeError, "the sandbox is shutting down"));
         };
         let _ticking = self.ticker.activate();
-        let mut store = self.store(Instant::now() + timeout, job.tools);
-        let executed = match tokio::time::timeout(timeout + STOP_GRACE, self.execute(&mut store, &body)).await {
+        let mut store = self.store(Instant::now() + timeout, Arc::clone(&job.tools));
+        let servers = job.tools.server_names();
+        let executed = match tokio::time::timeout(timeout + STOP_GRACE, self.execute(&mut store, &body, &servers)).await {
             Ok(executed) => executed,
             Err(_) => Err(DeadlineExceeded.into()),
         };
@@ -163,10 +164,11 @@ impl Sandbox {
         let body = transpile::to_javascript(source).map_err(|error| error.to_string())?;
         let transpiled = Instant::now();
         let _ticking = self.ticker.activate();
+        let servers = tools.server_names();
         let mut store = self.store(Instant::now() + self.limits.default_timeout, tools);
         let instance = self.pre.instantiate_async(&mut store).await.map_err(|error| error.to_string())?;
         let instantiated = Instant::now();
-        instance.call_run(&mut store, &body).await.map_err(|error| error.to_string())?.map_err(|error| error.message)?;
+        instance.call_run(&mut store, &body, &servers).await.map_err(|error| error.to_string())?.map_err(|error| error.message)?;
         Ok(PhaseTimings {
             transpile: transpiled - started,
             instantiate: instantiated - transpiled,
@@ -204,9 +206,10 @@ impl Sandbox {
         &self,
         store: &mut Store<HostState>,
         body: &str,
+        servers: &[String],
     ) -> wasmtime::Result<Result<String, ScriptError>> {
         let instance = self.pre.instantiate_async(&mut *store).await?;
-        instance.call_run(&mut *store, body).await
+        instance.call_run(&mut *store, body, servers).await
     }
 
     /// The program's value, or why it has none.

@@ -16,6 +16,8 @@ pub type ToolFuture = Pin<Box<dyn Future<Output = OperationResult> + Send>>;
 /// run's capabilities and limits at once and either refuses with a
 /// [`Failure`] or returns the work to run.
 pub trait ToolAccess: Send + Sync {
+    /// The names of the servers visible to the run.
+    fn server_names(&self) -> Vec<String>;
     /// A call of `tool` on `server`; `arguments` is a JSON object.
     fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure>;
     /// The servers visible to the run, as a JSON array.
