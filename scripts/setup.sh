@@ -2,8 +2,9 @@
 # Installs what building and testing mcp-code-runtime needs and is missing:
 # Debian's clang/wasi-libc toolchain for the guest (rquickjs-sys would otherwise
 # download a WASI SDK), OpenSSL headers for HTTPS to downstream servers, the
-# wasm32-wasip2 Rust target, and the npm packages the tests use as real
-# downstream MCP servers (pinned in tests/package-lock.json). Safe to re-run.
+# wasm32-wasip2 Rust target, the npm packages the tests use as real downstream
+# MCP servers (pinned in tests/package-lock.json), and the Python MCP SDK the
+# tests use as a second client (tests/requirements.txt). Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,13 @@ fi
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
   echo "setup: adding the wasm32-wasip2 Rust target" >&2
   rustup target add wasm32-wasip2
+fi
+
+if [ ! -x tests/.venv/bin/python ] || [ tests/requirements.txt -nt tests/.venv/.installed ]; then
+  echo "setup: installing the Python MCP SDK of the tests" >&2
+  python3 -m venv tests/.venv
+  tests/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+  touch tests/.venv/.installed
 fi
 
 if [ ! -f tests/node_modules/.package-lock.json ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then

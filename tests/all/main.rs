@@ -2,5 +2,6 @@
 
 mod bridge;
 mod discovery;
+mod interop;
 mod sandbox;
 mod util;
