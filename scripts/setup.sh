@@ -40,3 +40,9 @@ if [ ! -f tests/node_modules/.package-lock.json ] || [ tests/package-lock.json -
   echo "setup: installing the npm packages of the tests" >&2
   npm ci --prefix tests --no-audit --no-fund --loglevel=error
 fi
+
+# The seed plan's task-master-ai (large: about 1.4 GB, a minute to install).
+if [ ! -f tests/seed/node_modules/.package-lock.json ] || [ tests/seed/package-lock.json -nt tests/seed/node_modules/.package-lock.json ]; then
+  echo "setup: installing the seed's MCP servers (task-master-ai)" >&2
+  npm ci --prefix tests/seed --no-audit --no-fund --loglevel=error
+fi

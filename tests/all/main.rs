@@ -4,4 +4,5 @@ mod bridge;
 mod discovery;
 mod interop;
 mod sandbox;
+mod seed;
 mod util;
