@@ -53,12 +53,12 @@ pub struct Options {
     #[arg(long, env = "MCP_CODE_RUNTIME_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Default wall-clock limit per run, in milliseconds.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub default_timeout_ms: Option<u64>,
-    /// Memory cap per run, in MiB.
-    #[arg(long)]
-    pub memory_mb: Option<usize>,
+    /// Memory cap per run, in MiB (at most 4096, the wasm32 limit).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub memory_mb: Option<u32>,
     /// CPU budget per run, in fuel units (about WebAssembly instructions).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub fuel: Option<u64>,
 }

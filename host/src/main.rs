@@ -59,7 +59,7 @@ fn load_config(options: &Options) -> Result<Config> {
         limits.default_timeout = Duration::from_millis(ms);
     }
     if let Some(mb) = options.memory_mb {
-        limits.memory_bytes = mb << 20;
+        limits.memory_bytes = (mb as usize) << 20;
     }
     if let Some(fuel) = options.fuel {
         limits.fuel = fuel;

@@ -189,6 +189,16 @@ async fn unbounded_recursion_is_an_error_not_a_crash() -> Result<()> {
 }
 
 #[tokio::test]
+async fn pending_operations_are_bounded() -> Result<()> {
+    let host = Host::start().await?;
+    let response = host.execute("while (true) setTimeout(() => {}, 1e9);").await?;
+    let message = expect_error(&response, "runtime_error")["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("pending"), "{message}");
+    assert_eq!(expect_result(&host.execute("return 'alive';").await?), &json!("alive"));
+    Ok(())
+}
+
+#[tokio::test]
 async fn oversized_code_is_invalid_input() -> Result<()> {
     let host = Host::start().await?;
     let code = format!("return '{}';", "x".repeat(10 << 20));

@@ -34,7 +34,7 @@ use crate::config::Limits;
 use crate::outcome::{ErrorKind, RunError, RunOutcome, RunStats};
 use crate::transpile;
 use bindings::{ScriptError, SandboxPre};
-use limits::{DeadlineExceeded, EpochTicker};
+use limits::{DeadlineExceeded, EpochTicker, TooManyPending};
 use state::HostState;
 
 pub use artifact::{ArtifactError, artifact_path};
@@ -255,6 +255,9 @@ impl Sandbox {
                 ErrorKind::Timeout,
                 format!("the program did not finish within its time limit of {} ms", timeout.as_millis()),
             );
+        }
+        if let Some(too_many) = trap.downcast_ref::<TooManyPending>() {
+            return RunError::new(ErrorKind::RuntimeError, format!("RangeError: {too_many}"));
         }
         match trap.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => RunError::new(

@@ -15,7 +15,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::Failure;
 use super::host::tools::ToolAccess;
-use super::limits::MemoryLimiter;
+use super::limits::{MAX_PENDING_OPERATIONS, MemoryLimiter, TooManyPending};
 use crate::outcome::{LogLevel, LogLine};
 
 /// Per-run state. Built by [`HostState::new`] with the secure defaults:
@@ -125,13 +125,17 @@ pub struct Operations {
 }
 
 impl Operations {
-    /// Starts `work` and returns the id its completion will carry.
-    pub fn start(&mut self, work: impl Future<Output = OperationResult> + Send + 'static) -> u32 {
+    /// Starts `work` and returns the id its completion will carry, unless the
+    /// run already has [`MAX_PENDING_OPERATIONS`] pending.
+    pub fn start(&mut self, work: impl Future<Output = OperationResult> + Send + 'static) -> Result<u32, TooManyPending> {
+        if self.handles.len() >= MAX_PENDING_OPERATIONS {
+            return Err(TooManyPending);
+        }
         self.next_id += 1;
         let id = self.next_id;
         let handle = self.running.spawn(async move { (id, work.await) });
         self.handles.insert(id, handle);
-        id
+        Ok(id)
     }
 
     /// Cancels operation `id`; its completion is never delivered.
@@ -185,11 +189,13 @@ mod tests {
     #[tokio::test]
     async fn cancelled_operations_never_complete() {
         let mut operations = Operations::default();
-        let slow = operations.start(async {
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-            Ok("slow".into())
-        });
-        let fast = operations.start(async { Ok("fast".into()) });
+        let slow = operations
+            .start(async {
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                Ok("slow".into())
+            })
+            .unwrap();
+        let fast = operations.start(async { Ok("fast".into()) }).unwrap();
         operations.cancel(slow);
         assert_eq!(operations.next().await.map(|(id, _)| id), Some(fast));
         assert!(operations.next().await.is_none());

@@ -9,11 +9,12 @@ use crate::sandbox::limits::DeadlineExceeded;
 use crate::sandbox::state::HostState;
 
 impl Host for HostState {
-    fn start_timer(&mut self, delay_ms: u32) -> u32 {
-        self.operations.start(async move {
+    fn start_timer(&mut self, delay_ms: u32) -> wasmtime::Result<u32> {
+        let timer = self.operations.start(async move {
             tokio::time::sleep(Duration::from_millis(delay_ms.into())).await;
             Ok("null".into())
-        })
+        });
+        Ok(timer?)
     }
 
     fn cancel(&mut self, id: u32) {

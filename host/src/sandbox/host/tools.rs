@@ -31,28 +31,32 @@ pub trait ToolAccess: Send + Sync {
 }
 
 impl Host for HostState {
-    fn call_tool(&mut self, server: String, tool: String, arguments: String) -> Result<u32, Failure> {
-        let call = self.tools.call_tool(&server, &tool, &arguments)?;
-        Ok(self.operations.start(call))
+    fn call_tool(&mut self, server: String, tool: String, arguments: String) -> wasmtime::Result<Result<u32, Failure>> {
+        match self.tools.call_tool(&server, &tool, &arguments) {
+            Ok(call) => Ok(Ok(self.operations.start(call)?)),
+            Err(refused) => Ok(Err(refused)),
+        }
     }
 
-    fn list_servers(&mut self) -> u32 {
+    fn list_servers(&mut self) -> wasmtime::Result<u32> {
         let listing = self.tools.list_servers();
-        self.operations.start(listing)
+        Ok(self.operations.start(listing)?)
     }
 
-    fn list_tools(&mut self, server: String) -> Result<u32, Failure> {
-        let listing = self.tools.list_tools(&server)?;
-        Ok(self.operations.start(listing))
+    fn list_tools(&mut self, server: String) -> wasmtime::Result<Result<u32, Failure>> {
+        match self.tools.list_tools(&server) {
+            Ok(listing) => Ok(Ok(self.operations.start(listing)?)),
+            Err(refused) => Ok(Err(refused)),
+        }
     }
 
-    fn search_tools(&mut self, query: String, detail: String, limit: u32) -> u32 {
+    fn search_tools(&mut self, query: String, detail: String, limit: u32) -> wasmtime::Result<u32> {
         let search = self.tools.search_tools(&query, &detail, limit);
-        self.operations.start(search)
+        Ok(self.operations.start(search)?)
     }
 
-    fn describe_tools(&mut self, names: Vec<String>) -> u32 {
+    fn describe_tools(&mut self, names: Vec<String>) -> wasmtime::Result<u32> {
         let description = self.tools.describe_tools(names);
-        self.operations.start(description)
+        Ok(self.operations.start(description)?)
     }
 }
