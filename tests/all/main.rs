@@ -1,6 +1,7 @@
 //! One integration binary: the real `mcp-code-runtime` driven over MCP.
 
 mod bridge;
+mod cache;
 mod discovery;
 mod interop;
 mod sandbox;
