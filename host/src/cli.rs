@@ -16,7 +16,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve MCP over stdio (what an MCP client such as Claude Code starts).
-    Serve(Options),
+    Serve {
+        /// Start every downstream server now instead of on first use
+        /// (the configuration's `startServers: "eager"`).
+        #[arg(long)]
+        eager: bool,
+        #[command(flatten)]
+        options: Options,
+    },
     /// Run a TypeScript file through the same path as `execute_code` and print
     /// the JSON response.
     Run {

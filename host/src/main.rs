@@ -35,7 +35,13 @@ fn main() -> Result<ExitCode> {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve(options) => serve(load_config(&options)?).await,
+        Command::Serve { eager, options } => {
+            let mut config = load_config(&options)?;
+            if eager {
+                config.runtime.start_servers = StartServers::Eager;
+            }
+            serve(config).await
+        }
         Command::Run { file, servers, timeout_ms, options } => {
             let code = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let request = ExecuteRequest { code, timeout: timeout_ms.map(Duration::from_millis), servers };

@@ -339,6 +339,22 @@ async fn no_child_survives_the_host() -> Result<()> {
 }
 
 #[tokio::test]
+async fn servers_start_lazily_or_all_at_once_with_eager() -> Result<()> {
+    for eager in [false, true] {
+        let dir = tempfile::tempdir()?;
+        let pid_file = dir.path().join("child.pid");
+        let args = if eager { vec!["--eager".to_owned()] } else { Vec::new() };
+        let servers = json!({ "test": test_server(&["--pid-file", pid_file.to_str().unwrap()]) });
+        let host = Host::start_with(HostOptions { servers, args, ..Default::default() }).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(pid_file.exists(), eager, "eager = {eager}: the server started before any use");
+        expect_result(&host.execute("return await mcp.call('test', 'counter', {});").await?);
+        assert!(pid_file.exists());
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn closing_stdin_stops_the_host_and_its_children() -> Result<()> {
     let host = host_with_test_server(Value::Null).await?;
     expect_result(&host.execute("await mcp.call('test', 'echo', {message: 'x'}); return 1;").await?);
