@@ -43,10 +43,6 @@ impl Runtime {
         runtime
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     pub fn bridge(&self) -> &Bridge {
         &self.bridge
     }

@@ -109,10 +109,6 @@ impl Sandbox {
         Ok(Sandbox { engine, pre, ticker, run_slots, limits })
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     /// Runs one program to its end, whatever it does.
     pub async fn run(&self, job: Job) -> RunOutcome {
         let started = Instant::now();
