@@ -120,6 +120,11 @@ impl Connection {
         Ok(kilobytes / 1024.0)
     }
 
+    /// The CPU time and page faults of the child so far, all threads.
+    pub fn counters(&self) -> Result<Counters> {
+        Counters::of(&self.pid.to_string())
+    }
+
     /// Closes stdin and waits for the child to exit (rmcp sends SIGTERM, then
     /// SIGKILL, to a child that lingers).
     pub async fn close(mut self) -> Result<()> {
@@ -140,6 +145,39 @@ impl Drop for Connection {
         if self.client.is_some() {
             kill(self.pid);
         }
+    }
+}
+
+/// What a process has used so far, from `/proc/<pid>/stat`.
+#[derive(Clone, Copy)]
+pub struct Counters {
+    /// User plus system CPU time, all threads.
+    pub cpu: Duration,
+    /// Page faults served without I/O (copy-on-write, zero-fill, mapping).
+    pub minor_faults: u64,
+}
+
+impl Counters {
+    /// The counters of `/proc/<process>`: a pid, or `self`.
+    pub fn of(process: &str) -> Result<Counters> {
+        let stat = std::fs::read_to_string(format!("/proc/{process}/stat"))?;
+        // The fields after the command name start at field 3 (state); minflt
+        // is field 10, utime and stime are 14 and 15.
+        let fields: Vec<&str> = stat.rsplit_once(')').context("/proc/<pid>/stat has a command name")?.1.split_whitespace().collect();
+        let field = |number: usize| -> Result<u64> { Ok(fields.get(number - 3).context("a /proc/<pid>/stat field")?.parse()?) };
+        // SAFETY: sysconf has no preconditions.
+        let ticks_per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok().filter(|&hz| hz > 0).unwrap_or(100);
+        Ok(Counters {
+            cpu: Duration::from_secs_f64((field(14)? + field(15)?) as f64 / ticks_per_second as f64),
+            minor_faults: field(10)?,
+        })
+    }
+
+    /// Per-event averages since `earlier`: CPU µs and minor faults.
+    pub fn per_event_since(&self, earlier: &Counters, events: usize) -> (f64, f64) {
+        let events = events.max(1) as f64;
+        let cpu = self.cpu.saturating_sub(earlier.cpu).as_secs_f64() * 1_000_000.0;
+        (cpu / events, self.minor_faults.saturating_sub(earlier.minor_faults) as f64 / events)
     }
 }
 

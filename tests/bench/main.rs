@@ -17,7 +17,8 @@
 //! - Round trip: `execute_code` of `return 1;`, 200 warm-up calls then 2,000
 //!   sequential ones (p50, p90, p99, max).
 //! - Throughput: 10,000 trivial runs from 32 loops sharing one client, so 32
-//!   requests are in flight.
+//!   requests are in flight; with the CPU time the host and this client used
+//!   per run (both share the machine's cores).
 //! - Memory: the host's VmRSS idle after start, then after each 1,000 of 10,000
 //!   sequential trivial runs; the drift is the largest change of the last five
 //!   readings from the 1,000-run one.
@@ -60,7 +61,7 @@ use rmcp::service::Peer;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use child::{Connection, Paths, call, duration_ms, execute, execute_with};
+use child::{Connection, Counters, Paths, call, duration_ms, execute, execute_with};
 use report::{Report, Target, max, median, min, ms, percentile, us};
 
 const TRIVIAL: &str = "return 1;";
@@ -112,7 +113,7 @@ async fn main() -> Result<()> {
 
     let host = Connection::host(&paths, &host_config(&paths)).await?;
     report.section("execute_code round trip");
-    bounded("round trip", SECTION_LIMIT, roundtrip(&host.peer(), &mut report)).await?;
+    bounded("round trip", SECTION_LIMIT, roundtrip(&host, &mut report)).await?;
     report.section("throughput");
     bounded("throughput", SECTION_LIMIT, throughput(&host, &mut report)).await?;
     report.section("bridge");
@@ -202,10 +203,12 @@ async fn startup(paths: &Paths, report: &mut Report) -> Result<()> {
 }
 
 /// Sequential trivial runs: latency percentiles.
-async fn roundtrip(peer: &Peer<RoleClient>, report: &mut Report) -> Result<()> {
+async fn roundtrip(host: &Connection, report: &mut Report) -> Result<()> {
+    let peer = &host.peer();
     for _ in 0..ROUNDTRIP_WARMUP {
         execute(peer, TRIVIAL).await?;
     }
+    let before = host.counters()?;
     let mut times = Vec::with_capacity(ROUNDTRIP_CALLS);
     let mut host_durations = Vec::with_capacity(ROUNDTRIP_CALLS);
     for _ in 0..ROUNDTRIP_CALLS {
@@ -213,11 +216,14 @@ async fn roundtrip(peer: &Peer<RoleClient>, report: &mut Report) -> Result<()> {
         times.push(ms(elapsed));
         host_durations.push(duration_ms(&response)?);
     }
+    let (host_cpu, host_faults) = host.counters()?.per_event_since(&before, ROUNDTRIP_CALLS);
     report.target("roundtrip_p50_ms", percentile(&times, 50.0), "ms", "round trip `return 1;`, p50", Target::AtMost(0.3));
     report.figure("roundtrip_p90_ms", percentile(&times, 90.0), "ms", "round trip `return 1;`, p90");
     report.target("roundtrip_p99_ms", percentile(&times, 99.0), "ms", "round trip `return 1;`, p99", Target::AtMost(1.0));
     report.figure("roundtrip_max_ms", max(&times), "ms", "round trip `return 1;`, max");
     report.figure("run_duration_p50_ms", median(&host_durations), "ms", "  of which in the sandbox (stats.durationMs), p50");
+    report.figure("roundtrip_host_cpu_us_per_run", host_cpu, "µs", "  host CPU per run (user + system)");
+    report.figure("roundtrip_host_minor_faults_per_run", host_faults, "", "  host minor page faults per run");
     Ok(())
 }
 
@@ -225,6 +231,7 @@ async fn roundtrip(peer: &Peer<RoleClient>, report: &mut Report) -> Result<()> {
 async fn throughput(host: &Connection, report: &mut Report) -> Result<()> {
     let tickets = Arc::new(AtomicU32::new(0));
     let mut loops = JoinSet::new();
+    let (host_before, own_before) = (host.counters()?, Counters::of("self")?);
     let started = Instant::now();
     for _ in 0..THROUGHPUT_IN_FLIGHT {
         let (peer, tickets) = (host.peer(), Arc::clone(&tickets));
@@ -239,7 +246,12 @@ async fn throughput(host: &Connection, report: &mut Report) -> Result<()> {
         finished??;
     }
     let runs_per_s = f64::from(THROUGHPUT_RUNS) / started.elapsed().as_secs_f64();
+    let (host_cpu, host_faults) = host.counters()?.per_event_since(&host_before, THROUGHPUT_RUNS as usize);
+    let (own_cpu, _) = Counters::of("self")?.per_event_since(&own_before, THROUGHPUT_RUNS as usize);
     report.target("throughput_runs_per_s", runs_per_s, "runs/s", "throughput, 32 in flight", Target::AtLeast(3000.0));
+    report.figure("throughput_host_cpu_us_per_run", host_cpu, "µs", "  host CPU per run (user + system)");
+    report.figure("throughput_host_minor_faults_per_run", host_faults, "", "  host minor page faults per run");
+    report.figure("throughput_client_cpu_us_per_run", own_cpu, "µs", "  benchmark client CPU per run");
     report.figure("rss_after_throughput_mb", host.rss_mb()?, "MB", "host RSS after the throughput run");
     Ok(())
 }
