@@ -10,8 +10,13 @@ use crate::sandbox::state::HostState;
 
 impl Host for HostState {
     fn start_timer(&mut self, delay_ms: u32) -> wasmtime::Result<u32> {
+        // tokio's timers tick every millisecond: a zero delay would wait for
+        // the next tick instead of completing at the next turn of the loop.
+        let due = (delay_ms > 0).then(|| tokio::time::Instant::now() + Duration::from_millis(delay_ms.into()));
         let timer = self.operations.start(async move {
-            tokio::time::sleep(Duration::from_millis(delay_ms.into())).await;
+            if let Some(due) = due {
+                tokio::time::sleep_until(due).await;
+            }
             Ok("null".into())
         });
         Ok(timer?)
