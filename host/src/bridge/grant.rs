@@ -99,16 +99,16 @@ impl ToolAccess for RunGrant {
         self.visible.iter().map(|downstream| downstream.name().to_owned()).collect()
     }
 
-    fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure> {
+    fn call_tool(&self, server: &str, tool: &str, arguments_json: &str) -> Result<ToolFuture, Failure> {
         let downstream = self.server(server, tool)?;
-        let arguments: JsonObject = serde_json::from_str(arguments).map_err(|error| {
+        let arguments: JsonObject = serde_json::from_str(arguments_json).map_err(|error| {
             Failure::new(FailureKind::InvalidArguments, format!("tool arguments must be a JSON object: {error}"), server, tool)
         })?;
         self.admit_call(server, tool)?;
         let call = ToolCall {
             downstream,
             requested: tool.to_owned(),
-            bytes_out: serde_json::to_string(&arguments).map_or(0, |text| text.len() as u64),
+            bytes_out: arguments_json.len() as u64,
             arguments,
             policy: Arc::clone(&self.policy),
             limits: self.limits,
@@ -201,10 +201,11 @@ struct ToolCall {
 }
 
 impl ToolCall {
-    async fn run(self) -> Result<String, Failure> {
+    async fn run(mut self) -> Result<String, Failure> {
         let started = Instant::now();
         let server = self.downstream.name().to_owned();
-        let outcome = self.call(&server).await;
+        let arguments = std::mem::take(&mut self.arguments);
+        let outcome = self.call(&server, arguments).await;
         let bytes_in = outcome.as_ref().map_or(0, |json| json.len() as u64);
         let mut usage = self.usage.lock().expect("usage lock");
         usage.bytes_received += bytes_in;
@@ -221,7 +222,7 @@ impl ToolCall {
         outcome
     }
 
-    async fn call(&self, server: &str) -> Result<String, Failure> {
+    async fn call(&self, server: &str, arguments: JsonObject) -> Result<String, Failure> {
         let tools = self.downstream.tools().await.map_err(|error| downstream_failure(&error, server, &self.requested))?;
         let tool = resolve_tool(&tools, &self.requested)
             .ok_or_else(|| unknown_tool(&tools, server, &self.requested))?
@@ -231,7 +232,7 @@ impl ToolCall {
         }
         let result = self
             .downstream
-            .call(&tool, self.arguments.clone(), self.limits.call_timeout)
+            .call(&tool, arguments, self.limits.call_timeout)
             .await
             .map_err(|error| downstream_failure(&error, server, &tool))?;
         match tool_value(result) {

@@ -16,6 +16,10 @@ use wasmtime::{Engine, ResourceLimiter};
 /// CPU-bound run holds a worker thread, and how late a deadline is noticed.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 
+/// How many ticks the ticker goes on after the last run ends before it parks:
+/// back-to-back runs then find it awake instead of each paying to wake it.
+const IDLE_TICKS_BEFORE_PARKING: u32 = 50;
+
 /// Most table elements a run may have (function references, not data).
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
@@ -64,8 +68,9 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// Advances the engine's epoch every [`EPOCH_TICK`] while at least one run is
-/// active, and sleeps otherwise, so an idle host does not wake up.
+/// Advances the engine's epoch every [`EPOCH_TICK`] while runs are active (and
+/// for [`IDLE_TICKS_BEFORE_PARKING`] ticks after), and parks otherwise, so an
+/// idle host does not wake up.
 pub struct EpochTicker {
     active: Arc<AtomicUsize>,
     thread: Thread,
@@ -81,10 +86,15 @@ impl EpochTicker {
         let active = Arc::new(AtomicUsize::new(0));
         let watched = Arc::clone(&active);
         let handle = thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
+            let mut idle_ticks = 0;
             loop {
-                if watched.load(Ordering::Acquire) == 0 {
+                if watched.load(Ordering::Acquire) > 0 {
+                    idle_ticks = 0;
+                } else if idle_ticks >= IDLE_TICKS_BEFORE_PARKING {
                     thread::park();
                     continue;
+                } else {
+                    idle_ticks += 1;
                 }
                 thread::sleep(EPOCH_TICK);
                 engine.increment_epoch();
