@@ -163,6 +163,7 @@ impl Sandbox {
         let started = Instant::now();
         let body = transpile::to_javascript(source).map_err(|error| error.to_string())?;
         let transpiled = Instant::now();
+        let _slot = self.run_slots.acquire().await.map_err(|error| error.to_string())?;
         let _ticking = self.ticker.activate();
         let servers = tools.server_names();
         let mut store = self.store(Instant::now() + self.limits.default_timeout, tools);
