@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use rmcp::model::Tool;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -56,13 +57,10 @@ impl Catalog {
                 let server = Arc::clone(server);
                 let policy = Arc::clone(policy);
                 tokio::spawn(async move {
-                    let listed = server.tools().await.map(|tools| {
-                        tools
-                            .iter()
-                            .filter(|tool| matches!(policy.check_tool(server.name(), &tool.name), Decision::Allow))
-                            .map(tool_info)
-                            .collect::<Vec<_>>()
-                    });
+                    let listed = server
+                        .tools()
+                        .await
+                        .map(|tools| allowed_tools(&policy, server.name(), &tools).map(tool_info).collect::<Vec<_>>());
                     (server.name().to_owned(), listed.map_err(|error| error.to_string()))
                 })
             })
@@ -81,6 +79,11 @@ impl Catalog {
     /// The server names, with their tools.
     pub fn servers(&self) -> impl Iterator<Item = (&str, &[ToolInfo])> {
         self.servers.iter().map(|(name, tools)| (name.as_str(), tools.as_slice()))
+    }
+
+    /// The allowed tools of one server; `None` when it could not be listed.
+    pub fn tools_of(&self, server: &str) -> Option<&[ToolInfo]> {
+        self.servers().find(|(name, _)| *name == server).map(|(_, tools)| tools)
     }
 
     /// The best `limit` tools for `query`, best first.
@@ -109,8 +112,7 @@ impl Catalog {
 
     /// The whole `.d.ts` of one server.
     pub fn server_declarations(&self, server: &str) -> Option<String> {
-        let (_, tools) = self.servers.iter().find(|(name, _)| name == server)?;
-        Some(typegen::server_declarations(server, tools))
+        Some(typegen::server_declarations(server, self.tools_of(server)?))
     }
 
     fn declaration(&self, name: &str) -> Option<String> {
@@ -134,8 +136,7 @@ impl Catalog {
     }
 
     fn tool(&self, server: &str, tool: &str) -> Option<&ToolInfo> {
-        let (_, tools) = self.servers.iter().find(|(name, _)| name == server)?;
-        tools.iter().find(|info| info.name == tool || typegen::camel_case(&info.name) == tool)
+        self.tools_of(server)?.iter().find(|info| info.name == tool || typegen::camel_case(&info.name) == tool)
     }
 }
 
@@ -147,8 +148,13 @@ fn found(server: &str, tool: &ToolInfo, detail: Detail) -> Found {
     }
 }
 
+/// The tools of `server` its policy allows.
+pub(super) fn allowed_tools<'a>(policy: &'a Policy, server: &'a str, tools: &'a [Tool]) -> impl Iterator<Item = &'a Tool> {
+    tools.iter().filter(move |tool| matches!(policy.check_tool(server, &tool.name), Decision::Allow))
+}
+
 /// An MCP tool as the type generator reads it.
-pub fn tool_info(tool: &rmcp::model::Tool) -> ToolInfo {
+pub fn tool_info(tool: &Tool) -> ToolInfo {
     ToolInfo {
         name: tool.name.to_string(),
         description: tool.description.as_deref().map(str::to_owned),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use rmcp::model::{JsonObject, Tool};
 use serde_json::{Value, json};
 
-use super::catalog::{Catalog, Detail};
+use super::catalog::{Catalog, Detail, allowed_tools};
 use super::downstream::{Downstream, DownstreamError};
 use super::results::tool_value;
 use crate::outcome::ServerUsage;
@@ -133,11 +133,7 @@ impl ToolAccess for RunGrant {
         let policy = Arc::clone(&self.policy);
         Ok(Box::pin(async move {
             let tools = downstream.tools().await.map_err(|error| downstream_failure(&error, downstream.name(), ""))?;
-            let allowed: Vec<Value> = tools
-                .iter()
-                .filter(|tool| matches!(policy.check_tool(downstream.name(), &tool.name), Decision::Allow))
-                .map(tool_listing)
-                .collect();
+            let allowed: Vec<Value> = allowed_tools(&policy, downstream.name(), &tools).map(tool_listing).collect();
             Ok(Value::Array(allowed).to_string())
         }))
     }

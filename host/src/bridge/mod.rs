@@ -16,10 +16,10 @@ mod results;
 
 use std::sync::Arc;
 
-use rmcp::model::Tool;
+use crate::typegen::ToolInfo;
 
 use crate::config::Config;
-use crate::policy::{self, Decision, Policy, UnknownServers};
+use crate::policy::{self, Policy, UnknownServers};
 
 pub use catalog::{Catalog, Detail, Found};
 pub use downstream::ConnectionState;
@@ -39,7 +39,7 @@ pub struct ServerStatus {
     pub name: String,
     pub state: ConnectionState,
     /// Its allowed tools, when it could be listed.
-    pub tools: Vec<Tool>,
+    pub tools: Vec<ToolInfo>,
 }
 
 impl Bridge {
@@ -89,19 +89,11 @@ impl Bridge {
     /// Every server with its state and allowed tools, starting the servers
     /// that have not started yet so their tools can be listed.
     pub async fn statuses(&self) -> Vec<ServerStatus> {
-        let listings = self.servers.iter().map(|server| {
-            let server = Arc::clone(server);
-            let policy = Arc::clone(&self.policy);
-            tokio::spawn(async move {
-                let tools = server.tools().await.map(|tools| allowed_tools(&policy, server.name(), &tools));
-                ServerStatus { name: server.name().to_owned(), state: server.state().await, tools: tools.unwrap_or_default() }
-            })
-        });
+        let catalog = self.catalog().await;
         let mut statuses = Vec::with_capacity(self.servers.len());
-        for listing in listings.collect::<Vec<_>>() {
-            if let Ok(status) = listing.await {
-                statuses.push(status);
-            }
+        for server in &self.servers {
+            let tools = catalog.tools_of(server.name()).map(<[ToolInfo]>::to_vec).unwrap_or_default();
+            statuses.push(ServerStatus { name: server.name().to_owned(), state: server.state().await, tools });
         }
         statuses
     }
@@ -117,10 +109,6 @@ impl Bridge {
             server.shutdown().await;
         }
     }
-}
-
-fn allowed_tools(policy: &Policy, server: &str, tools: &[Tool]) -> Vec<Tool> {
-    tools.iter().filter(|tool| matches!(policy.check_tool(server, &tool.name), Decision::Allow)).cloned().collect()
 }
 
 /// The label of a connection state in listings.

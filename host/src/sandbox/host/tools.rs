@@ -30,12 +30,20 @@ pub trait ToolAccess: Send + Sync {
     fn describe_tools(&self, names: Vec<String>) -> ToolFuture;
 }
 
-impl Host for HostState {
-    fn call_tool(&mut self, server: String, tool: String, arguments: String) -> wasmtime::Result<Result<u32, Failure>> {
-        match self.tools.call_tool(&server, &tool, &arguments) {
-            Ok(call) => Ok(Ok(self.operations.start(call)?)),
+impl HostState {
+    /// Starts a granted request as an operation; a refusal goes back to the program.
+    fn start_granted(&mut self, granted: Result<ToolFuture, Failure>) -> wasmtime::Result<Result<u32, Failure>> {
+        match granted {
+            Ok(work) => Ok(Ok(self.operations.start(work)?)),
             Err(refused) => Ok(Err(refused)),
         }
+    }
+}
+
+impl Host for HostState {
+    fn call_tool(&mut self, server: String, tool: String, arguments: String) -> wasmtime::Result<Result<u32, Failure>> {
+        let call = self.tools.call_tool(&server, &tool, &arguments);
+        self.start_granted(call)
     }
 
     fn list_servers(&mut self) -> wasmtime::Result<u32> {
@@ -44,10 +52,8 @@ impl Host for HostState {
     }
 
     fn list_tools(&mut self, server: String) -> wasmtime::Result<Result<u32, Failure>> {
-        match self.tools.list_tools(&server) {
-            Ok(listing) => Ok(Ok(self.operations.start(listing)?)),
-            Err(refused) => Ok(Err(refused)),
-        }
+        let listing = self.tools.list_tools(&server);
+        self.start_granted(listing)
     }
 
     fn search_tools(&mut self, query: String, detail: String, limit: u32) -> wasmtime::Result<u32> {
