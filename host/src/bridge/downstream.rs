@@ -172,7 +172,7 @@ impl Downstream {
     async fn connect(&self) -> Result<Client, String> {
         let listener = Listener { tools_stale: Arc::clone(&self.tools_stale) };
         match &self.config.transport {
-            Transport::Stdio { command, args, env, cwd } => {
+            Transport::Stdio { command, args, env, cwd, .. } => {
                 let mut child = Command::new(command);
                 child.args(args).envs(env).kill_on_drop(true).process_group(0);
                 if let Some(cwd) = cwd {

@@ -1,0 +1,255 @@
+//! The built-in defaults and the checks a well-typed config must still pass:
+//! limits within their caps, server entries with a name, one transport and
+//! what that transport needs.
+//!
+//! Checks return the message of a [`super::ConfigError::Invalid`]; placing it
+//! in the file is the caller's job. Nothing here expands variables.
+
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::raw::{RawLimits, RawServer, RawServers, TransportKind};
+use super::{Config, EnvLookup, Limits, RuntimeSettings, StartServers};
+use crate::policy::Policy;
+
+// Built-in defaults (see config/README.md).
+const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+const DEFAULT_MAX_TIMEOUT_MS: u64 = 300_000;
+/// About 10 s of CPU on the reference machine (2 cores, 2026): a tight
+/// JavaScript loop burns roughly 13 billion fuel units a second.
+const DEFAULT_FUEL: u64 = 130_000_000_000;
+const DEFAULT_MEMORY_MB: u32 = 64;
+const DEFAULT_MAX_CODE_BYTES: usize = 1024 * 1024;
+const DEFAULT_MAX_RESULT_BYTES: usize = 1024 * 1024;
+const DEFAULT_MAX_LOG_BYTES: usize = 256 * 1024;
+const DEFAULT_MAX_TOOL_CALLS: u32 = 1000;
+const DEFAULT_TOOL_CALL_TIMEOUT_MS: u64 = 60_000;
+const DEFAULT_MAX_TOOL_BYTES_RECEIVED: u64 = 32 * 1024 * 1024;
+const DEFAULT_MAX_TOOL_ARGUMENT_BYTES: u64 = 1024 * 1024;
+const DEFAULT_MAX_TOOL_BYTES_SENT: u64 = 16 * 1024 * 1024;
+const DEFAULT_MAX_CONCURRENT_RUNS: u32 = 64;
+pub(super) const DEFAULT_STARTUP_TIMEOUT_MS: u64 = 30_000;
+
+/// A wasm32 guest cannot address more than 4 GiB of linear memory.
+const MAX_MEMORY_MB: u32 = 4096;
+const BYTES_PER_MB: usize = 1024 * 1024;
+const CACHE_DIR_NAME: &str = "mcp-code-runtime";
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            default_timeout: millis(DEFAULT_TIMEOUT_MS),
+            max_timeout: millis(DEFAULT_MAX_TIMEOUT_MS),
+            fuel: DEFAULT_FUEL,
+            memory_bytes: megabytes(DEFAULT_MEMORY_MB),
+            max_code_bytes: DEFAULT_MAX_CODE_BYTES,
+            max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
+            max_log_bytes: DEFAULT_MAX_LOG_BYTES,
+            max_tool_calls: DEFAULT_MAX_TOOL_CALLS,
+            tool_call_timeout: millis(DEFAULT_TOOL_CALL_TIMEOUT_MS),
+            max_tool_bytes_received: DEFAULT_MAX_TOOL_BYTES_RECEIVED,
+            max_tool_argument_bytes: DEFAULT_MAX_TOOL_ARGUMENT_BYTES,
+            max_tool_bytes_sent: DEFAULT_MAX_TOOL_BYTES_SENT,
+            max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
+        }
+    }
+}
+
+impl Default for RuntimeSettings {
+    /// The defaults; `cache_dir` is derived from the process environment.
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            policy: Policy::default(),
+            start_servers: StartServers::default(),
+            startup_timeout: millis(DEFAULT_STARTUP_TIMEOUT_MS),
+            cache_dir: default_cache_dir(&super::process_env),
+        }
+    }
+}
+
+impl Default for Config {
+    /// No servers, default settings.
+    fn default() -> Self {
+        Self {
+            servers: Vec::new(),
+            runtime: RuntimeSettings::default(),
+            warnings: Vec::new(),
+            source: None,
+        }
+    }
+}
+
+/// `codeRuntime.limits` with defaults filled in, or why it is unusable.
+pub(super) fn limits(raw: &RawLimits) -> Result<Limits, String> {
+    let defaults = Limits::default();
+    let max_timeout_ms = raw
+        .max_timeout_ms
+        .map_or(DEFAULT_MAX_TIMEOUT_MS, NonZeroU64::get);
+    let timeout_ms = within_cap(
+        ("timeoutMs", raw.timeout_ms, DEFAULT_TIMEOUT_MS),
+        ("maxTimeoutMs", max_timeout_ms),
+    )?;
+    Ok(Limits {
+        default_timeout: millis(timeout_ms),
+        max_timeout: millis(max_timeout_ms),
+        fuel: raw.fuel.map_or(DEFAULT_FUEL, NonZeroU64::get),
+        memory_bytes: memory_bytes(raw.memory_mb)?,
+        max_code_bytes: raw
+            .max_code_bytes
+            .map_or(defaults.max_code_bytes, NonZeroUsize::get),
+        max_result_bytes: raw
+            .max_result_bytes
+            .map_or(defaults.max_result_bytes, NonZeroUsize::get),
+        max_log_bytes: raw.max_log_bytes.unwrap_or(defaults.max_log_bytes),
+        max_tool_calls: raw.max_tool_calls.unwrap_or(defaults.max_tool_calls),
+        tool_call_timeout: raw
+            .tool_call_timeout_ms
+            .map_or(defaults.tool_call_timeout, |ms| millis(ms.get())),
+        max_tool_bytes_received: raw
+            .max_tool_bytes_received
+            .unwrap_or(defaults.max_tool_bytes_received),
+        max_tool_argument_bytes: raw
+            .max_tool_argument_bytes
+            .unwrap_or(defaults.max_tool_argument_bytes),
+        max_tool_bytes_sent: raw
+            .max_tool_bytes_sent
+            .unwrap_or(defaults.max_tool_bytes_sent),
+        max_concurrent_runs: raw
+            .max_concurrent_runs
+            .map_or(defaults.max_concurrent_runs, NonZeroU32::get),
+    })
+}
+
+/// A limit with a cap (`timeoutMs` and `maxTimeoutMs`): a value set above
+/// the cap is an error, the built-in default is lowered to the cap.
+fn within_cap(
+    (key, explicit, default): (&str, Option<NonZeroU64>, u64),
+    (cap_key, cap): (&str, u64),
+) -> Result<u64, String> {
+    match explicit.map(NonZeroU64::get) {
+        Some(value) if value > cap => Err(format!(
+            "codeRuntime.limits.{key} is {value}, above codeRuntime.limits.{cap_key} ({cap})"
+        )),
+        Some(value) => Ok(value),
+        None => Ok(default.min(cap)),
+    }
+}
+
+fn memory_bytes(memory_mb: Option<NonZeroU32>) -> Result<usize, String> {
+    let mb = memory_mb.map_or(DEFAULT_MEMORY_MB, NonZeroU32::get);
+    if mb > MAX_MEMORY_MB {
+        return Err(format!(
+            "codeRuntime.limits.memoryMb is {mb}, but a wasm32 guest can address \
+             at most {MAX_MEMORY_MB} MB"
+        ));
+    }
+    Ok(megabytes(mb))
+}
+
+pub(super) fn millis(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+/// `mb` MiB in bytes (saturating where `usize` has 32 bits).
+fn megabytes(mb: u32) -> usize {
+    (mb as usize).saturating_mul(BYTES_PER_MB)
+}
+
+/// `$MCP_CODE_RUNTIME_CACHE_DIR`, else `$XDG_CACHE_HOME/mcp-code-runtime`,
+/// else `$HOME/.cache/mcp-code-runtime`, else the temp dir (empty variables
+/// count as unset).
+pub(super) fn default_cache_dir(env: EnvLookup<'_>) -> PathBuf {
+    let dir_from = |name: &str| {
+        env(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
+    dir_from("MCP_CODE_RUNTIME_CACHE_DIR")
+        .or_else(|| dir_from("XDG_CACHE_HOME").map(|dir| dir.join(CACHE_DIR_NAME)))
+        .or_else(|| dir_from("HOME").map(|dir| dir.join(".cache").join(CACHE_DIR_NAME)))
+        .unwrap_or_else(|| std::env::temp_dir().join(CACHE_DIR_NAME))
+}
+
+/// One enabled entry with its name and where it sits in the file.
+pub(super) struct Entry {
+    pub name: String,
+    /// `mcpServers.name` or `mcpServers[3]`, the prefix of its JSON paths.
+    pub at: String,
+    pub raw: RawServer,
+}
+
+/// The enabled entries with their names: the object key, or the entry's
+/// `name`. Names must be present, non-empty and unique among enabled entries.
+/// Also returns warnings about `name`s that the object form ignores.
+pub(super) fn entries(raw: RawServers) -> Result<(Vec<Entry>, Vec<String>), String> {
+    let mut warnings = Vec::new();
+    let named: Vec<Entry> = match raw {
+        RawServers::Named(entries) => entries
+            .into_iter()
+            .map(|(key, raw)| {
+                if raw.name.as_ref().is_some_and(|name| *name != key) {
+                    warnings.push(format!(
+                        "mcpServers.{key}: `name` is ignored; the key `{key}` names the server"
+                    ));
+                }
+                Entry { at: format!("mcpServers.{key}"), name: key, raw }
+            })
+            .collect(),
+        RawServers::Listed(entries) => entries
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| match raw.name.clone() {
+                Some(name) => Ok(Entry { name, at: format!("mcpServers[{index}]"), raw }),
+                None => Err(format!("mcpServers[{index}] has no `name`")),
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if named.iter().any(|entry| entry.name.is_empty()) {
+        return Err("a server in mcpServers has an empty name".to_owned());
+    }
+    let enabled: Vec<Entry> = named.into_iter().filter(|entry| !entry.raw.disabled).collect();
+    for (index, entry) in enabled.iter().enumerate() {
+        if enabled[..index].iter().any(|earlier| earlier.name == entry.name) {
+            return Err(format!("two servers are named `{}`", entry.name));
+        }
+    }
+    Ok((enabled, warnings))
+}
+
+/// The transport of entry `name`: its `type`, or what its keys imply.
+pub(super) fn transport_kind(name: &str, raw: &RawServer) -> Result<TransportKind, String> {
+    match (raw.kind, &raw.command, &raw.url) {
+        (Some(kind), _, _) => Ok(kind),
+        (None, Some(_), None) => Ok(TransportKind::Stdio),
+        (None, None, Some(_)) => Ok(TransportKind::Http),
+        (None, Some(_), Some(_)) => Err(format!(
+            "server `{name}` has both `command` and `url`; \
+             add \"type\": \"stdio\" or \"type\": \"http\""
+        )),
+        (None, None, None) => Err(format!(
+            "server `{name}` needs `command` (a stdio server) or `url` (an http server)"
+        )),
+    }
+}
+
+/// An expanded `url` must be http or https.
+pub(super) fn http_url(context: &str, url: &str) -> Result<(), String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!(
+            "{context}: `url` must start with http:// or https://, not `{url}`"
+        ))
+    }
+}
+
+/// The keys of `present` (name, set) that `kind` ("a stdio server") does not use, as warnings.
+pub(super) fn unused_keys(context: &str, kind: &str, present: &[(&str, bool)]) -> Vec<String> {
+    present
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(key, _)| format!("{context}: `{key}` is ignored for {kind}"))
+        .collect()
+}
