@@ -45,7 +45,7 @@ fn build_guest() -> PathBuf {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let root = manifest_dir.parent().expect("host/ lives in the workspace root");
     let guest_dir = root.join("guest-sdk");
-    for watched in ["src", "Cargo.toml", "Cargo.lock"] {
+    for watched in ["src", "Cargo.toml", "Cargo.lock", "conventions/src", "conventions/Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", guest_dir.join(watched).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("wit").display());

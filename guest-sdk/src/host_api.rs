@@ -8,11 +8,12 @@ use javy_plugin_api::javy::quickjs::{Ctx, IntoJs, Object, Result, Value};
 use crate::mcp::code_runtime::console::{self, Level};
 use crate::mcp::code_runtime::events;
 use crate::mcp::code_runtime::tools;
-use crate::mcp::code_runtime::types::{Failure, FailureKind};
+use crate::mcp::code_runtime::types::Failure;
 
 /// Builds the `host` object handed to the prelude.
 pub fn install<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
+    host.set("camelCase", Func::from(|name: String| conventions::camel_case(&name)))?;
     host.set("emit", Func::from(|level: u32, message: String| console::emit(level_of(level), &message)))?;
     host.set("startTimer", Func::from(events::start_timer))?;
     host.set("cancel", Func::from(events::cancel))?;
@@ -43,26 +44,18 @@ fn started<'js>(ctx: &Ctx<'js>, started: std::result::Result<u32, Failure>) -> R
     }
 }
 
-/// A failure as the plain object the prelude turns into an error.
+/// A failure as the plain object the prelude turns into an error, with the
+/// `kind` and error `name` the shared conventions give its WIT kind.
 pub fn failure_object<'js>(ctx: &Ctx<'js>, failure: &Failure) -> Result<Object<'js>> {
+    let info = conventions::failure_kind(failure.kind as usize);
     let object = Object::new(ctx.clone())?;
-    object.set("kind", kind_name(failure.kind))?;
+    object.set("kind", info.kind)?;
+    object.set("name", info.error_name)?;
+    object.set("index", failure.kind as u32)?;
     object.set("message", failure.message.as_str())?;
     object.set("server", failure.server.as_str())?;
     object.set("tool", failure.tool.as_str())?;
     Ok(object)
-}
-
-fn kind_name(kind: FailureKind) -> &'static str {
-    match kind {
-        FailureKind::ToolError => "tool-error",
-        FailureKind::TransportError => "transport-error",
-        FailureKind::Timeout => "timeout",
-        FailureKind::CapabilityDenied => "capability-denied",
-        FailureKind::ToolLimit => "tool-limit",
-        FailureKind::NotFound => "not-found",
-        FailureKind::InvalidArguments => "invalid-arguments",
-    }
 }
 
 fn level_of(level: u32) -> Level {

@@ -27,8 +27,7 @@ use javy_plugin_api::javy::quickjs::{Context, Ctx, Function, Object, Persistent,
 use mcp::code_runtime::events;
 use mcp::code_runtime::types::FailureKind;
 
-/// The file name the program's positions are reported under.
-const PROGRAM_FILE: &str = "main.ts";
+use conventions::PROGRAM_FILE;
 /// The program becomes the body of this function; its one parameter is the
 /// hook that the host's rewritten `import` forms call.
 const WRAPPER_OPEN: &str = "(async function (__mcr_import) {\n";
@@ -66,6 +65,10 @@ fn modify_runtime(runtime: Runtime) -> Runtime {
             Ok::<_, javy_plugin_api::javy::quickjs::Error>(Persistent::save(&ctx, hooks))
         })
         .expect("the prelude evaluates");
+    runtime
+        .context()
+        .runtime()
+        .set_host_promise_rejection_tracker(Some(Box::new(track_rejection)));
     GUEST.with(|guest| {
         *guest.borrow_mut() = Some(Initialized {
             context: runtime.context().clone(),
@@ -73,6 +76,20 @@ fn modify_runtime(runtime: Runtime) -> Runtime {
         })
     });
     runtime
+}
+
+/// QuickJS reports each promise rejected with no handler (`handled` false)
+/// and each handler attached later (`handled` true); the prelude keeps the
+/// ones still unhandled and reports them in the console when the run ends.
+fn track_rejection<'js>(ctx: Ctx<'js>, promise: Value<'js>, reason: Value<'js>, handled: bool) {
+    GUEST.with(|guest| {
+        let Ok(guest) = guest.try_borrow() else { return };
+        let Some(guest) = guest.as_ref() else { return };
+        let Ok(hooks) = guest.hooks.clone().restore(&ctx) else { return };
+        if let Ok(hook) = hooks.get::<_, Function>("rejection") {
+            let _ = hook.call::<_, ()>((promise, reason, handled));
+        }
+    });
 }
 
 struct Component;
@@ -103,7 +120,9 @@ impl Guest for Component {
 fn run_program<'js>(ctx: &Ctx<'js>, hooks: &Object<'js>, source: &str, servers: Vec<String>) -> Result<String, ScriptError> {
     let main = compile(ctx, source).map_err(|exception| {
         let mut error = describe(ctx, hooks, exception);
-        error.is_syntax_error = error.name == "SyntaxError";
+        // Whatever stops the compiler (a syntax error, or nesting past its
+        // stack) is a problem of the source, except running out of memory.
+        error.is_syntax_error = !(error.name == "InternalError" && error.message == "out of memory");
         error
     })?;
     call_hook(ctx, hooks, "start", (main, servers))?;
@@ -180,21 +199,25 @@ fn script_error(error: &Object<'_>) -> ScriptError {
         message: positions::unwrap_lines(&text("message").unwrap_or_default()),
         stack: text("stack").map(|stack| positions::program_stack(&stack)).filter(|stack| !stack.is_empty()),
         is_syntax_error: false,
-        failure: text("failure").as_deref().and_then(failure_kind),
+        failure: error.get::<_, Option<u32>>("failure").ok().flatten().and_then(failure_kind),
     }
 }
 
-fn failure_kind(kind: &str) -> Option<FailureKind> {
-    Some(match kind {
-        "tool_error" => FailureKind::ToolError,
-        "transport_error" => FailureKind::TransportError,
-        "timeout" => FailureKind::Timeout,
-        "capability_denied" => FailureKind::CapabilityDenied,
-        "tool_limit" => FailureKind::ToolLimit,
-        "not_found" => FailureKind::NotFound,
-        "invalid_arguments" => FailureKind::InvalidArguments,
-        _ => return None,
-    })
+/// Every WIT failure kind, by discriminant (the order of `wit/world.wit`).
+const FAILURE_KINDS: [FailureKind; 7] = [
+    FailureKind::ToolError,
+    FailureKind::TransportError,
+    FailureKind::Timeout,
+    FailureKind::CapabilityDenied,
+    FailureKind::ToolLimit,
+    FailureKind::NotFound,
+    FailureKind::InvalidArguments,
+];
+
+/// The failure kind the prelude recorded, by discriminant, for an error the
+/// host created; the program cannot set it.
+fn failure_kind(index: u32) -> Option<FailureKind> {
+    FAILURE_KINDS.get(index as usize).copied().filter(|kind| *kind as u32 == index)
 }
 
 fn stalled_error() -> ScriptError {

@@ -7,36 +7,33 @@
   "use strict";
 
   const LEVELS = ["debug", "info", "log", "warn", "error"];
-  const ERROR_NAMES = {
-    "tool-error": "McpToolError",
-    "transport-error": "McpTransportError",
-    "timeout": "McpTimeoutError",
-    "capability-denied": "CapabilityDeniedError",
-    "tool-limit": "ToolLimitError",
-    "not-found": "McpNotFoundError",
-    "invalid-arguments": "McpArgumentsError",
-  };
+  /** Most unhandled rejections listed one by one in the console at the end. */
+  const MAX_REPORTED_REJECTIONS = 10;
 
   /** Operations started on the host and not completed yet, by op id. */
   const pending = new Map();
   /** Timer handles given to the program, mapped to their current op id. */
   const timers = new Map();
-  /** Errors created here from host failures, so a forged `kind` is never trusted. */
-  const hostErrors = new WeakSet();
+  /** Errors created here from host failures, with their WIT failure kind: a
+   * program can construct an McpError or change `kind`, never this record. */
+  const hostErrors = new WeakMap();
+  /** Promises rejected with no handler yet, with their reasons. */
+  const unhandledRejections = new Map();
   let nextTimerHandle = 1;
   let run = null;
 
   // ---- errors -----------------------------------------------------------
 
-  /** The error a failed host operation rejects with. */
+  /** The error a failed host operation rejects with. Programs may construct
+   * one too, but only errors made by `failureError` carry a host failure. */
   class McpError extends Error {
     constructor(failure) {
-      super(failure.message);
-      this.name = ERROR_NAMES[failure.kind] || "McpError";
-      this.kind = failure.kind.replace(/-/g, "_");
-      this.server = failure.server;
-      this.tool = failure.tool;
-      hostErrors.add(this);
+      const fields = failure !== null && typeof failure === "object" ? failure : { message: failure };
+      super(fields.message === undefined ? "" : String(fields.message));
+      this.name = typeof fields.name === "string" ? fields.name : "McpError";
+      this.kind = fields.kind === undefined ? undefined : String(fields.kind);
+      this.server = fields.server;
+      this.tool = fields.tool;
     }
   }
 
@@ -44,6 +41,7 @@
    * started it: the completion itself runs outside the program's frames. */
   function failureError(failure, site) {
     const error = new McpError(failure);
+    hostErrors.set(error, failure.index);
     if (site !== undefined) error.stack = site.stack;
     return error;
   }
@@ -55,7 +53,7 @@
         name: String(error.name),
         message: String(error.message),
         stack: typeof error.stack === "string" ? error.stack : undefined,
-        failure: hostErrors.has(error) ? error.kind : undefined,
+        failure: hostErrors.get(error),
       };
     }
     return { name: "Error", message: "Uncaught " + inspect(error, 0, new WeakSet()) };
@@ -189,7 +187,10 @@
       throw new TypeError("the timer callback must be a function");
     }
     const handle = nextTimerHandle++;
-    schedule(handle, callback, timerDelay(ms), args, repeat);
+    // An interval of 0 would fire on every turn of the event loop: like
+    // Node.js, repeat no more often than every millisecond.
+    const delay = repeat ? Math.max(1, timerDelay(ms)) : timerDelay(ms);
+    schedule(handle, callback, delay, args, repeat);
     return handle;
   }
 
@@ -237,9 +238,8 @@
     },
   });
 
-  function camelCase(name) {
-    return name.replace(/[-_.\s]+([a-zA-Z0-9])/g, (_, c) => c.toUpperCase());
-  }
+  /** The camelCase alias rule, shared with the host (the `conventions` crate). */
+  const camelCase = (name) => host.camelCase(name);
 
   /** The module behind `import ... from "mcp://server"`: one function per tool. */
   async function serverModule(server) {
@@ -255,12 +255,21 @@
     return Object.freeze(module);
   }
 
+  /** Property names that conversions and inspection look up on any object
+   * (`${server}`, `JSON.stringify`, `await`): never tool calls. */
+  const NOT_TOOLS = new Set(["then", "toJSON", "constructor", "__proto__", ...Object.getOwnPropertyNames(Object.prototype)]);
+
   /** A server as a global object: each property calls the tool of that name
-   * (exact or camelCase), as the seed's programs expect (`taskmaster.getTasks`). */
+   * (exact or camelCase), as the seed's programs expect (`taskmaster.getTasks`).
+   * Converting it to a string or primitive names the server and calls nothing;
+   * such names stay reachable through `mcp.call`. */
   function serverGlobal(server) {
+    const label = `[MCP server ${server}]`;
+    const describe = () => label;
     return new Proxy(Object.create(null), {
       get(_target, tool) {
-        if (typeof tool !== "string" || tool === "then") return undefined;
+        if (tool === Symbol.toPrimitive || tool === "toString" || tool === "valueOf") return describe;
+        if (typeof tool !== "string" || NOT_TOOLS.has(tool)) return undefined;
         return (args) => mcp.call(server, tool, args);
       },
     });
@@ -315,6 +324,19 @@
 
   // ---- hooks for the Rust event loop ------------------------------------
 
+  function reportUnhandledRejections() {
+    if (unhandledRejections.size === 0) return;
+    let reported = 0;
+    for (const reason of unhandledRejections.values()) {
+      if (reported++ === MAX_REPORTED_REJECTIONS) break;
+      host.emit(4, "Uncaught (in promise) " + inspect(reason, 0, new WeakSet()));
+    }
+    if (unhandledRejections.size > MAX_REPORTED_REJECTIONS) {
+      host.emit(4, `... and ${unhandledRejections.size - MAX_REPORTED_REJECTIONS} more unhandled promise rejections`);
+    }
+    unhandledRejections.clear();
+  }
+
   function fail(error) {
     if (run.done) return;
     run.done = true;
@@ -352,9 +374,18 @@
         fail(error);
       }
     },
-    /** The program's state: `undefined` while it runs. */
+    /** The program's state: `undefined` while it runs. A finished run first
+     * reports the promises that were rejected and never handled. */
     outcome() {
-      return run.done ? run : undefined;
+      if (!run.done) return undefined;
+      reportUnhandledRejections();
+      return run;
+    },
+    /** QuickJS's rejection tracker: `handled` is false when a promise is
+     * rejected with no handler, true when a handler is attached later. */
+    rejection(promise, reason, handled) {
+      if (handled) unhandledRejections.delete(promise);
+      else unhandledRejections.set(promise, reason);
     },
     /** Reports an error the Rust side raised (compile errors, stalls). */
     describe: describeError,

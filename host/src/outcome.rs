@@ -10,6 +10,39 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
+/// How deeply a run's result may nest arrays and objects. JSON parsers and
+/// printers (serde_json's included) recurse per level, so deeper values are
+/// refused before any of them sees one, with a message that says how to fix it.
+pub const MAX_RESULT_DEPTH: usize = 128;
+
+/// The deepest nesting of arrays and objects in `json`, a JSON text, found
+/// without recursion (brackets inside strings do not count).
+pub fn json_depth(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for byte in json.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// The result of one run.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,6 +113,17 @@ pub enum ErrorKind {
     CapabilityDenied,
     /// The program exceeded a per-run tool limit.
     ToolLimit,
+    /// A server or tool the program named does not exist, and it did not catch that.
+    NotFound,
+    /// A tool call ran past its own time limit, and the program did not catch that.
+    ToolTimeout,
+    /// A downstream server could not be reached, crashed or broke the protocol,
+    /// and the program did not catch that.
+    TransportError,
+    /// A tool call's arguments were unusable, and the program did not catch that.
+    InvalidArguments,
+    /// The client cancelled the run.
+    Cancelled,
 }
 
 impl ErrorKind {
@@ -95,7 +139,36 @@ impl ErrorKind {
             ErrorKind::ToolError => "tool_error",
             ErrorKind::CapabilityDenied => "capability_denied",
             ErrorKind::ToolLimit => "tool_limit",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::ToolTimeout => "tool_timeout",
+            ErrorKind::TransportError => "transport_error",
+            ErrorKind::InvalidArguments => "invalid_arguments",
+            ErrorKind::Cancelled => "cancelled",
         }
+    }
+
+    /// Every kind, in the order they were introduced.
+    pub const ALL: [ErrorKind; 15] = [
+        ErrorKind::SyntaxError,
+        ErrorKind::RuntimeError,
+        ErrorKind::Timeout,
+        ErrorKind::FuelExhausted,
+        ErrorKind::MemoryLimit,
+        ErrorKind::OutputLimit,
+        ErrorKind::InvalidInput,
+        ErrorKind::ToolError,
+        ErrorKind::CapabilityDenied,
+        ErrorKind::ToolLimit,
+        ErrorKind::NotFound,
+        ErrorKind::ToolTimeout,
+        ErrorKind::TransportError,
+        ErrorKind::InvalidArguments,
+        ErrorKind::Cancelled,
+    ];
+
+    /// The kind named `name` (`capability_denied`).
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
 }
 
@@ -218,6 +291,25 @@ mod tests {
             json!({"ok": true, "result": {"n": 1}, "logs": [{"level": "warn", "message": "careful"}],
                    "stats": {"durationMs": 1.5, "fuelUsed": 10, "memoryPeakBytes": 2048}})
         );
+    }
+
+    #[test]
+    fn kind_names_match_their_serialized_form_and_cover_every_tool_failure() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
+            assert_eq!(ErrorKind::from_name(kind.as_str()), Some(kind));
+        }
+        for failure in conventions::FAILURE_KINDS {
+            assert!(ErrorKind::from_name(failure.run_kind).is_some(), "{failure:?} has no run kind");
+        }
+    }
+
+    #[test]
+    fn json_depth_counts_brackets_outside_strings() {
+        assert_eq!(json_depth("1"), 0);
+        assert_eq!(json_depth(r#"{"a": [1, {"b": "[[[{{"}]}"#), 3);
+        assert_eq!(json_depth(r#"["\\\"[", []]"#), 2);
+        assert_eq!(json_depth(&format!("{}{}", "[".repeat(5000), "]".repeat(5000))), 5000);
     }
 
     #[test]

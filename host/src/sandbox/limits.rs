@@ -24,14 +24,19 @@ const IDLE_TICKS_BEFORE_PARKING: u32 = 50;
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 /// Most operations (timers, tool calls, listings) one run may have pending:
-/// each is a host task, so without a bound a program could exhaust the host's
-/// memory within its fuel budget.
+/// each holds host memory, so without a bound a program could exhaust the
+/// host's memory within its fuel budget.
 pub const MAX_PENDING_OPERATIONS: usize = 10_000;
 
 /// The trap raised when a run starts more operations than it may have pending.
 #[derive(Debug, thiserror::Error)]
 #[error("the program has more than {MAX_PENDING_OPERATIONS} timers and tool calls pending at once")]
 pub struct TooManyPending;
+
+/// The trap raised when a run's client cancels it.
+#[derive(Debug, thiserror::Error)]
+#[error("the run was cancelled")]
+pub struct RunCancelled;
 
 /// The trap raised when a run's wall-clock deadline passes.
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,7 @@ mod artifact;
 mod bindings;
 mod host;
 mod limits;
+mod operations;
 mod state;
 
 use std::path::Path;
@@ -27,14 +28,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use wasmtime::component::Linker;
 use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
 
 use crate::config::Limits;
-use crate::outcome::{ErrorKind, RunError, RunOutcome, RunStats};
+use crate::outcome::{ErrorKind, MAX_RESULT_DEPTH, RunError, RunOutcome, RunStats, json_depth};
 use crate::transpile;
 use bindings::{ScriptError, SandboxPre};
-use limits::{DeadlineExceeded, EpochTicker, TooManyPending};
+use limits::{DeadlineExceeded, EpochTicker, RunCancelled, TooManyPending};
 use state::HostState;
 
 pub use artifact::{ArtifactError, artifact_path};
@@ -51,10 +53,11 @@ const SPARE_INSTANCES: u32 = 1;
 /// dirty pages, where the kernel offers `PAGEMAP_SCAN`): it covers the
 /// snapshot's heap, so a run does not fault its pages in again.
 const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+/// Programs up to this size are transpiled on the calling worker thread (it
+/// takes well under a millisecond); larger ones on a blocking thread.
+const INLINE_TRANSPILE_BYTES: usize = 64 << 10;
 /// How long past its deadline a run may take to stop before it is dropped.
 const STOP_GRACE: Duration = Duration::from_secs(1);
-/// Where positions in the program are reported by the guest.
-const PROGRAM_FILE_MARKER: &str = "main.ts:";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -76,6 +79,8 @@ pub struct Job {
     pub timeout: Option<Duration>,
     /// The downstream tools this run may reach.
     pub tools: Arc<dyn ToolAccess>,
+    /// Cancelling it stops the run at once (`cancelled`).
+    pub cancel: CancellationToken,
 }
 
 /// Where the time of one run goes, phase by phase (for benchmarks). The
@@ -126,21 +131,21 @@ impl Sandbox {
                 format!("the code is {} bytes, over the limit of {} bytes", job.source.len(), self.limits.max_code_bytes),
             ));
         }
-        let body = match transpile::to_javascript(&job.source) {
+        let body = match transpile_within(job.source, timeout).await {
             Ok(body) => body,
-            Err(error) => {
-                return RunOutcome::rejected(RunError::new(ErrorKind::SyntaxError, error.message).at(error.line, error.column));
-            }
+            Err(error) => return RunOutcome::rejected(error),
         };
         let Ok(_slot) = self.run_slots.acquire().await else {
             return RunOutcome::rejected(RunError::new(ErrorKind::RuntimeError, "the sandbox is shutting down"));
         };
         let _ticking = self.ticker.activate();
-        let mut store = self.store(Instant::now() + timeout, Arc::clone(&job.tools));
+        let mut store = self.store(Instant::now() + timeout, job.cancel.clone(), Arc::clone(&job.tools));
         let servers = job.tools.server_names();
-        let executed = match tokio::time::timeout(timeout + STOP_GRACE, self.execute(&mut store, &body, &servers)).await {
-            Ok(executed) => executed,
-            Err(_) => Err(DeadlineExceeded.into()),
+        let executed = tokio::select! {
+            executed = tokio::time::timeout(timeout + STOP_GRACE, self.execute(&mut store, &body, &servers)) => {
+                executed.unwrap_or_else(|_| Err(DeadlineExceeded.into()))
+            }
+            () = stopped_after_cancel(&job.cancel) => Err(RunCancelled.into()),
         };
         let fuel_left = store.get_fuel().unwrap_or(0);
         let state = store.into_data();
@@ -166,7 +171,7 @@ impl Sandbox {
         let _slot = self.run_slots.acquire().await.map_err(|error| error.to_string())?;
         let _ticking = self.ticker.activate();
         let servers = tools.server_names();
-        let mut store = self.store(Instant::now() + self.limits.default_timeout, tools);
+        let mut store = self.store(Instant::now() + self.limits.default_timeout, CancellationToken::new(), tools);
         let instance = self.pre.instantiate_async(&mut store).await.map_err(|error| error.to_string())?;
         let instantiated = Instant::now();
         instance.call_run(&mut store, &body, &servers).await.map_err(|error| error.to_string())?.map_err(|error| error.message)?;
@@ -187,15 +192,18 @@ impl Sandbox {
         }
     }
 
-    fn store(&self, deadline: Instant, tools: Arc<dyn ToolAccess>) -> Store<HostState> {
-        let state = HostState::new(self.limits.memory_bytes, self.limits.max_log_bytes, deadline, tools);
+    fn store(&self, deadline: Instant, cancelled: CancellationToken, tools: Arc<dyn ToolAccess>) -> Store<HostState> {
+        let state = HostState::new(self.limits.memory_bytes, self.limits.max_log_bytes, deadline, cancelled, tools);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_fuel(self.limits.fuel).expect("fuel is enabled on the engine");
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|context| {
-            if Instant::now() >= context.data().deadline {
+            let state = context.data();
+            if Instant::now() >= state.deadline {
                 Err(DeadlineExceeded.into())
+            } else if state.cancelled.is_cancelled() {
+                Err(RunCancelled.into())
             } else {
                 Ok(UpdateDeadline::Yield(1))
             }
@@ -222,7 +230,7 @@ impl Sandbox {
     ) -> Result<serde_json::Value, RunError> {
         match executed {
             Ok(Ok(json)) => self.result_value(&json),
-            Ok(Err(_)) if memory_refused => Err(self.memory_error()),
+            Ok(Err(error)) if memory_refused && is_out_of_memory(&error) => Err(self.memory_error()),
             Ok(Err(error)) => Err(script_failure(error)),
             Err(trap) => Err(self.trap_failure(&trap, memory_refused, timeout)),
         }
@@ -236,6 +244,16 @@ impl Sandbox {
                     "the result is {} bytes of JSON, over the limit of {} bytes: return a smaller summary",
                     json.len(),
                     self.limits.max_result_bytes
+                ),
+            ));
+        }
+        let depth = json_depth(json);
+        if depth > MAX_RESULT_DEPTH {
+            return Err(RunError::new(
+                ErrorKind::OutputLimit,
+                format!(
+                    "the result nests arrays and objects {depth} levels deep, over the limit of {MAX_RESULT_DEPTH}: \
+                     return a flatter value (or JSON.stringify the deep part)"
                 ),
             ));
         }
@@ -256,6 +274,9 @@ impl Sandbox {
                 ErrorKind::Timeout,
                 format!("the program did not finish within its time limit of {} ms", timeout.as_millis()),
             );
+        }
+        if trap.is::<RunCancelled>() {
+            return RunError::new(ErrorKind::Cancelled, "the run was cancelled by its client");
         }
         if let Some(too_many) = trap.downcast_ref::<TooManyPending>() {
             return RunError::new(ErrorKind::RuntimeError, format!("RangeError: {too_many}"));
@@ -298,21 +319,44 @@ fn engine_config(limits: &Limits) -> wasmtime::Config {
 
 fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    link_wasi(&mut linker)?;
     bindings::Sandbox::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |state| state)?;
     Ok(linker)
 }
 
-/// A guest error as a run error, with its kind and position.
+/// Links the WASI interfaces the guest's standard library imports (I/O
+/// streams, clocks, randomness, the CLI world's stdio, terminals, environment
+/// and exit) and no others: the filesystem, sockets and name lookup are not
+/// even linked, so no component could reach them. The context behind them is
+/// empty (see [`HostState::new`]).
+fn link_wasi(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+    use wasmtime_wasi::p2::bindings::{cli, random};
+    use wasmtime_wasi::WasiView;
+    use wasmtime_wasi::random::WasiRandom;
+
+    wasmtime_wasi::p2::add_to_linker_proxy_interfaces_async(linker)?;
+    cli::exit::add_to_linker::<HostState, WasiCli>(linker, HostState::cli)?;
+    cli::environment::add_to_linker::<HostState, WasiCli>(linker, HostState::cli)?;
+    cli::terminal_input::add_to_linker::<HostState, WasiCli>(linker, HostState::cli)?;
+    cli::terminal_output::add_to_linker::<HostState, WasiCli>(linker, HostState::cli)?;
+    cli::terminal_stdin::add_to_linker::<HostState, WasiCli>(linker, HostState::cli)?;
+    cli::terminal_stdout::add_to_linker::<HostState, WasiCli>(linker, HostState::cli)?;
+    cli::terminal_stderr::add_to_linker::<HostState, WasiCli>(linker, HostState::cli)?;
+    random::insecure::add_to_linker::<HostState, WasiRandom>(linker, |state| state.ctx().ctx.random())?;
+    random::insecure_seed::add_to_linker::<HostState, WasiRandom>(linker, |state| state.ctx().ctx.random())?;
+    Ok(())
+}
+
+/// A guest error as a run error, with its kind and position. An uncaught
+/// host failure keeps its kind (the shared conventions name it).
 fn script_failure(error: ScriptError) -> RunError {
-    let kind = if error.is_syntax_error {
-        ErrorKind::SyntaxError
-    } else {
-        match error.failure {
-            None => ErrorKind::RuntimeError,
-            Some(FailureKind::CapabilityDenied) => ErrorKind::CapabilityDenied,
-            Some(FailureKind::ToolLimit) => ErrorKind::ToolLimit,
-            Some(_) => ErrorKind::ToolError,
+    let kind = match error.failure {
+        _ if error.is_syntax_error => ErrorKind::SyntaxError,
+        None => ErrorKind::RuntimeError,
+        Some(failure) => {
+            let run_kind = conventions::failure_kind(failure as usize).run_kind;
+            ErrorKind::from_name(run_kind).expect("every failure kind has a run kind")
         }
     };
     let mut run_error = RunError::new(kind, format!("{}: {}", error.name, error.message));
@@ -323,9 +367,42 @@ fn script_failure(error: ScriptError) -> RunError {
     run_error
 }
 
+/// Turns the program into JavaScript. A large program is transpiled on a
+/// blocking thread, so its parse holds up no other run, and the run gives up
+/// waiting for it at its deadline.
+async fn transpile_within(source: String, timeout: Duration) -> Result<String, RunError> {
+    let syntax_error = |error: transpile::SyntaxError| RunError::new(ErrorKind::SyntaxError, error.message).at(error.line, error.column);
+    if source.len() <= INLINE_TRANSPILE_BYTES {
+        return transpile::to_javascript(&source).map_err(syntax_error);
+    }
+    let transpiling = tokio::task::spawn_blocking(move || transpile::to_javascript(&source));
+    match tokio::time::timeout(timeout, transpiling).await {
+        Ok(Ok(transpiled)) => transpiled.map_err(syntax_error),
+        Ok(Err(failed)) => Err(RunError::new(ErrorKind::RuntimeError, format!("the host failed to transpile the program: {failed}"))),
+        Err(_) => Err(RunError::new(
+            ErrorKind::Timeout,
+            format!("the program did not finish within its time limit of {} ms (it was still being transpiled)", timeout.as_millis()),
+        )),
+    }
+}
+
+/// QuickJS's error for an allocation the memory cap refused. A program that
+/// caught one and later failed for another reason fails for that reason.
+fn is_out_of_memory(error: &ScriptError) -> bool {
+    error.name == "InternalError" && error.message == "out of memory"
+}
+
+/// Resolves once `cancel` is cancelled and the run had [`STOP_GRACE`] to stop
+/// by itself (it notices at its next epoch tick or wait).
+async fn stopped_after_cancel(cancel: &CancellationToken) {
+    cancel.cancelled().await;
+    tokio::time::sleep(STOP_GRACE).await;
+}
+
 /// The first `main.ts:LINE:COLUMN` of a stack: where in the program it failed.
 fn program_position(stack: &str) -> Option<(u32, u32)> {
-    let (_, rest) = stack.split_once(PROGRAM_FILE_MARKER)?;
+    let (_, rest) = stack.split_once(conventions::PROGRAM_FILE)?;
+    let rest = rest.strip_prefix(':')?;
     let mut numbers = rest.split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty());
     let line = numbers.next()?.parse().ok()?;
     let column = numbers.next()?.parse().ok()?;

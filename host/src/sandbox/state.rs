@@ -4,24 +4,22 @@
 //! nothing leaks from one run to the next; dropping it also aborts every timer
 //! and tool call the program left pending.
 
-use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::task::{AbortHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::Failure;
 use super::host::tools::ToolAccess;
-use super::limits::{MAX_PENDING_OPERATIONS, MemoryLimiter, TooManyPending};
+use super::limits::MemoryLimiter;
+use super::operations::Operations;
 use crate::outcome::{LogLevel, LogLine};
 
 /// Per-run state. Built by [`HostState::new`] with the secure defaults:
 /// - WASI with no preopened directories, no environment, no arguments, closed
 ///   stdin, discarded stdout/stderr, no sockets and no name lookup;
-/// - the memory cap of the run;
+/// - the memory cap, deadline and cancellation of the run;
 /// - only the downstream tools `tools` grants.
 pub struct HostState {
     wasi: WasiCtx,
@@ -30,11 +28,19 @@ pub struct HostState {
     pub console: ConsoleLog,
     pub operations: Operations,
     pub deadline: Instant,
+    /// Cancelled when the run's client cancels it: the run then stops.
+    pub cancelled: CancellationToken,
     pub tools: Arc<dyn ToolAccess>,
 }
 
 impl HostState {
-    pub fn new(memory_cap: usize, max_log_bytes: usize, deadline: Instant, tools: Arc<dyn ToolAccess>) -> Self {
+    pub fn new(
+        memory_cap: usize,
+        max_log_bytes: usize,
+        deadline: Instant,
+        cancelled: CancellationToken,
+        tools: Arc<dyn ToolAccess>,
+    ) -> Self {
         let wasi = WasiCtx::builder()
             .allow_tcp(false)
             .allow_udp(false)
@@ -47,6 +53,7 @@ impl HostState {
             console: ConsoleLog::new(max_log_bytes),
             operations: Operations::default(),
             deadline,
+            cancelled,
             tools,
         }
     }
@@ -112,56 +119,6 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     index
 }
 
-/// What a host operation completes with: JSON text, or a failure.
-pub type OperationResult = Result<String, Failure>;
-
-/// The host operations (timers, tool calls) a run has in flight. Each runs as
-/// its own task, so many proceed at once while the guest waits for the next.
-#[derive(Default)]
-pub struct Operations {
-    next_id: u32,
-    running: JoinSet<(u32, OperationResult)>,
-    handles: HashMap<u32, AbortHandle>,
-}
-
-impl Operations {
-    /// Starts `work` and returns the id its completion will carry, unless the
-    /// run already has [`MAX_PENDING_OPERATIONS`] pending.
-    pub fn start(&mut self, work: impl Future<Output = OperationResult> + Send + 'static) -> Result<u32, TooManyPending> {
-        if self.handles.len() >= MAX_PENDING_OPERATIONS {
-            return Err(TooManyPending);
-        }
-        self.next_id += 1;
-        let id = self.next_id;
-        let handle = self.running.spawn(async move { (id, work.await) });
-        self.handles.insert(id, handle);
-        Ok(id)
-    }
-
-    /// Cancels operation `id`; its completion is never delivered.
-    pub fn cancel(&mut self, id: u32) {
-        if let Some(handle) = self.handles.remove(&id) {
-            handle.abort();
-        }
-    }
-
-    pub fn is_idle(&self) -> bool {
-        self.handles.is_empty()
-    }
-
-    /// The next completion of an operation that was not cancelled; `None` when
-    /// nothing is pending.
-    pub async fn next(&mut self) -> Option<(u32, OperationResult)> {
-        while !self.handles.is_empty() {
-            match self.running.join_next().await? {
-                Ok((id, result)) if self.handles.remove(&id).is_some() => return Some((id, result)),
-                _ => continue,
-            }
-        }
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,20 +141,5 @@ mod tests {
         let mut log = ConsoleLog::new(4);
         log.push(LogLevel::Log, "aéé".into());
         assert_eq!(log.into_lines()[0].message, "aé…[truncated]");
-    }
-
-    #[tokio::test]
-    async fn cancelled_operations_never_complete() {
-        let mut operations = Operations::default();
-        let slow = operations
-            .start(async {
-                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                Ok("slow".into())
-            })
-            .unwrap();
-        let fast = operations.start(async { Ok("fast".into()) }).unwrap();
-        operations.cancel(slow);
-        assert_eq!(operations.next().await.map(|(id, _)| id), Some(fast));
-        assert!(operations.next().await.is_none());
     }
 }

@@ -14,6 +14,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 use rmcp::{ServerHandler, tool, tool_handler, tool_router};
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
 use super::params::{DescribeToolsParams, ExecuteCodeParams, SearchToolsParams};
 use super::{CodeRuntimeServer, INSTRUCTIONS, resources};
@@ -38,11 +39,12 @@ impl CodeRuntimeServer {
     /// 64 MiB memory, 1 MiB code and result. The response has {ok, result, logs, error: {kind,
     /// message, line, column}, stats}.
     #[tool(name = "execute_code")]
-    async fn execute_code(&self, Parameters(params): Parameters<ExecuteCodeParams>) -> CallToolResult {
+    async fn execute_code(&self, Parameters(params): Parameters<ExecuteCodeParams>, cancel: CancellationToken) -> CallToolResult {
         let request = ExecuteRequest {
             code: params.code,
             timeout: params.timeout.map(Duration::from_millis),
             servers: params.mcp_servers,
+            cancel,
         };
         run_result(&self.runtime.execute(request).await)
     }
@@ -61,9 +63,12 @@ impl CodeRuntimeServer {
     /// (default) or `full` (TypeScript declaration).
     #[tool(name = "search_tools")]
     async fn search_tools(&self, Parameters(params): Parameters<SearchToolsParams>) -> CallToolResult {
-        let catalog = self.runtime.bridge().catalog().await;
         let detail = params.detail.unwrap_or_default();
-        let found = catalog.search(&params.query, detail, params.limit.unwrap_or(DEFAULT_SEARCH_LIMIT) as usize);
+        let limit = params.limit.unwrap_or(DEFAULT_SEARCH_LIMIT) as usize;
+        let found = match self.runtime.bridge().search_tools(&params.query, detail, limit).await {
+            Ok(found) => found,
+            Err(error) => return CallToolResult::error(vec![ContentBlock::text(error.to_string())]),
+        };
         let mut result = CallToolResult::success(vec![ContentBlock::text(found_text(&found))]);
         result.structured_content = Some(json!({ "tools": found }));
         result
@@ -73,14 +78,16 @@ impl CodeRuntimeServer {
     /// them correctly from execute_code.
     #[tool(name = "describe_tools")]
     async fn describe_tools(&self, Parameters(params): Parameters<DescribeToolsParams>) -> CallToolResult {
-        let catalog = self.runtime.bridge().catalog().await;
-        let (declarations, unknown) = catalog.describe(&params.names);
-        let mut text = declarations;
+        let (mut text, unknown) = match self.runtime.bridge().describe_tools(params.names).await {
+            Ok(described) => (described.declarations, described.unknown),
+            Err(error) => return CallToolResult::error(vec![ContentBlock::text(error.to_string())]),
+        };
+        let nothing_found = text.is_empty();
         if !unknown.is_empty() {
             let _ = write!(text, "\n// Not found: {}. Names are `server.tool` or `server`; try search_tools.", unknown.join(", "));
         }
         let content = vec![ContentBlock::text(text.trim_start().to_owned())];
-        if unknown.len() == params.names.len() { CallToolResult::error(content) } else { CallToolResult::success(content) }
+        if nothing_found { CallToolResult::error(content) } else { CallToolResult::success(content) }
     }
 }
 

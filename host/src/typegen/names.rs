@@ -1,7 +1,8 @@
 //! Names: the camelCase alias rule, which tool each module export reaches,
 //! TypeScript identifier checks and the allocation of unique type names.
 //!
-//! [`camel_case`] and [`module_exports`] mirror `serverModule` in
+//! [`camel_case`] (from the `conventions` crate the guest also uses) and
+//! [`module_exports`] mirror `serverModule` in
 //! `guest-sdk/src/prelude.js`, which builds the object behind
 //! `import("mcp://<server>")`. The declarations are only true while the two agree.
 
@@ -30,62 +31,8 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "string", "symbol", "undefined", "unknown", "void",
 ];
 
-/// The camelCase alias of a tool name, exactly as the runtime computes it
-/// (`name.replace(/[-_.\s]+([a-zA-Z0-9])/g, (_, c) => c.toUpperCase())`):
-/// every run of `-`, `_`, `.` or whitespace that is followed by an ASCII
-/// letter or digit is removed and that character upper-cased. A run followed
-/// by anything else (or by nothing) is kept.
-///
-/// `get_tasks` → `getTasks`, `get-time-zone` → `getTimeZone`,
-/// `_private` → `Private`, `trailing_` → `trailing_`.
-pub fn camel_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut chars = name.chars().peekable();
-    while let Some(c) = chars.next() {
-        if !is_alias_separator(c) {
-            out.push(c);
-            continue;
-        }
-        let mut run = String::from(c);
-        while let Some(&next) = chars.peek().filter(|&&next| is_alias_separator(next)) {
-            run.push(next);
-            chars.next();
-        }
-        match chars.peek() {
-            Some(next) if next.is_ascii_alphanumeric() => {
-                out.push(next.to_ascii_uppercase());
-                chars.next();
-            }
-            _ => out.push_str(&run),
-        }
-    }
-    out
-}
-
-/// `-`, `_`, `.` and what JavaScript's `\s` matches.
-fn is_alias_separator(c: char) -> bool {
-    matches!(
-        c,
-        '-' | '_'
-            | '.'
-            | '\t'
-            | '\n'
-            | '\u{b}'
-            | '\u{c}'
-            | '\r'
-            | ' '
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'
-            ..='\u{200a}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{202f}'
-                | '\u{205f}'
-                | '\u{3000}'
-                | '\u{feff}'
-    )
-}
+/// The camelCase alias rule, shared with the guest runtime.
+pub use conventions::camel_case;
 
 /// For each tool, in order, the names its server module exports it under:
 /// its exact name, then its camelCase alias when that differs.
@@ -205,28 +152,6 @@ impl NameAllocator {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn camel_case_follows_the_runtime_rule() {
-        let cases = [
-            ("get_tasks", "getTasks"),
-            ("get-time-zone", "getTimeZone"),
-            ("read.file now", "readFileNow"),
-            ("a__-b", "aB"),
-            ("_private", "Private"),
-            ("trailing_", "trailing_"),
-            ("keep-/slash", "keep-/slash"),
-            ("git_2fa", "git2fa"),
-            ("sequentialthinking", "sequentialthinking"),
-            ("x_ärger", "x_ärger"),
-            ("no\u{a0}break", "noBreak"),
-            ("bom\u{feff}x", "bomX"),
-            ("nel\u{85}x", "nel\u{85}x"),
-        ];
-        for (name, alias) in cases {
-            assert_eq!(camel_case(name), alias, "camel_case({name:?})");
-        }
-    }
 
     #[test]
     fn exports_replay_the_runtime_module() {

@@ -7,7 +7,8 @@ use std::pin::Pin;
 
 use crate::sandbox::bindings::Failure;
 use crate::sandbox::bindings::mcp::code_runtime::tools::Host;
-use crate::sandbox::state::{HostState, OperationResult};
+use crate::sandbox::operations::OperationResult;
+use crate::sandbox::state::HostState;
 
 /// A granted request, to be run as an operation.
 pub type ToolFuture = Pin<Box<dyn Future<Output = OperationResult> + Send>>;

@@ -14,7 +14,15 @@
 //!    properties) cannot be blanked; such programs are transformed instead, and
 //!    their positions are then only approximate.
 //!
+//! Before either step, [`nesting::estimate`] bounds how deeply the program
+//! nests: past [`MAX_NESTING`] levels it is a syntax error, and a program that
+//! nests deeper than a worker thread's stack can parse safely is parsed on a
+//! thread of its own with a stack sized for [`MAX_NESTING`]. No input can
+//! overflow a stack of the host.
+//!
 //! It owns no state and does no I/O.
+
+mod nesting;
 
 use std::sync::{Arc, Mutex};
 
@@ -46,10 +54,53 @@ pub struct SyntaxError {
     pub column: u32,
 }
 
+/// The deepest nesting a program may have: far beyond what people and
+/// models write, well within what the parsers handle on [`DEEP_STACK_BYTES`].
+pub const MAX_NESTING: usize = 1_000;
+/// Programs that nest at most this deep are parsed on the calling thread,
+/// whose stack may be as small as a tokio worker's 2 MiB.
+const INLINE_NESTING: usize = 48;
+/// The stack of the thread that parses deeper programs. The parsers take a
+/// few KiB per level; only the pages a parse touches are ever resident.
+const DEEP_STACK_BYTES: usize = 64 << 20;
+
 /// Turns a TypeScript program body into the JavaScript body the guest runs.
+/// A deep program is parsed on a thread of its own, which this call blocks on.
 pub fn to_javascript(source: &str) -> Result<String, SyntaxError> {
+    let depth = nesting::estimate(source, MAX_NESTING).map_err(|too_deep| too_deep_error(source, too_deep))?;
+    if depth <= INLINE_NESTING {
+        return transpile(source);
+    }
+    let source = source.to_owned();
+    let parser = std::thread::Builder::new()
+        .name("transpile-deep".into())
+        .stack_size(DEEP_STACK_BYTES)
+        .spawn(move || transpile(&source));
+    match parser.map(std::thread::JoinHandle::join) {
+        Ok(Ok(transpiled)) => transpiled,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(error) => Err(SyntaxError { message: format!("cannot start a thread to parse the program: {error}"), line: 1, column: 1 }),
+    }
+}
+
+fn transpile(source: &str) -> Result<String, SyntaxError> {
     let body = rewrite_imports(source);
     GLOBALS.set(&Globals::new(), || strip_types(&body))
+}
+
+fn too_deep_error(source: &str, too_deep: nesting::TooDeep) -> SyntaxError {
+    let before = &source.as_bytes()[..too_deep.offset.min(source.len())];
+    let line = before.iter().filter(|&&byte| byte == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|&byte| byte == b'\n').map_or(0, |newline| newline + 1);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    SyntaxError {
+        message: format!(
+            "the program nests more than {MAX_NESTING} levels deep (brackets, operators and statements \
+             inside one another): split it into functions or flatter expressions"
+        ),
+        line: line as u32,
+        column: column as u32,
+    }
 }
 
 // ---- imports --------------------------------------------------------------
@@ -216,7 +267,7 @@ fn run_fast_strip(wrapped: &str, mode: Mode) -> Result<String, Failure> {
     let transform = matches!(mode, Mode::Transform).then(TransformConfig::default);
     let options = Options {
         module: Some(false),
-        filename: Some("main.ts".into()),
+        filename: Some(conventions::PROGRAM_FILE.into()),
         mode,
         transform,
         ..Default::default()
@@ -328,6 +379,54 @@ mod tests {
     fn dynamic_import_calls_the_hook() {
         let js = to_javascript("const m = await import(\"mcp://memory\");\nreturn m;").unwrap();
         assert_eq!(js, "const m = await __mcr_import(\"mcp://memory\");\nreturn m;");
+    }
+
+    /// Runs `to_javascript` on a thread with a tokio worker's stack, where
+    /// the deep programs of issue 8 aborted the host.
+    fn on_worker_stack(source: String) -> Result<String, SyntaxError> {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || to_javascript(&source))
+            .unwrap()
+            .join()
+            .expect("transpiling must not crash the thread")
+    }
+
+    #[test]
+    fn issue_8_deep_programs_are_syntax_errors_not_crashes() {
+        let n = 3000;
+        let sources = [
+            format!("return {}0{};", "(".repeat(n), ")".repeat(n)),
+            format!("return {}0{};", "[".repeat(n), "]".repeat(n)),
+            format!("return {}{};", "{a:".repeat(n), "}".repeat(n)),
+            format!("return {}0{};", "`${".repeat(n), "}`".repeat(n)),
+            format!("return {}0;", "() => ".repeat(n)),
+            format!("{}return 1;{}", "if (x) {".repeat(n), "}".repeat(n)),
+            format!("return {}x;", "!".repeat(n * 100)),
+            format!("x = {}1;", "x = ".repeat(n * 10)),
+            format!("return {}0;", "a ? b : ".repeat(n * 10)),
+        ];
+        for source in sources {
+            let error = on_worker_stack(source.clone()).unwrap_err();
+            assert!(error.message.contains("levels deep"), "{error} for {}", &source[..40]);
+        }
+    }
+
+    #[test]
+    fn programs_nested_up_to_the_limit_parse_on_a_small_stack() {
+        let n = MAX_NESTING - 10;
+        let sources = [
+            format!("return {}0{};", "(".repeat(n), ")".repeat(n)),
+            format!("return {}0{};", "[".repeat(n), "]".repeat(n)),
+            format!("return {}0;", "x => ".repeat(n / 2)),
+            format!("return {}x;", "!".repeat(n)),
+            format!("return {}0;", "a ? b : ".repeat(n / 2)),
+            format!("{}return 1;{}", "if (x) {".repeat(n / 2), "}".repeat(n / 2)),
+            format!("let v: {}number{} = 1; return v;", "Array<".repeat(n / 2), ">".repeat(n / 2)),
+        ];
+        for source in sources {
+            on_worker_stack(source).expect("a program within the limit transpiles");
+        }
     }
 
     #[test]
