@@ -3,6 +3,13 @@
 //! The sandbox is built in the background as soon as the runtime starts, so
 //! the MCP handshake is answered at once even when the guest must first be
 //! compiled (a cold cache); the first run waits for it.
+//!
+//! Each run gets its capabilities from the bridge, narrowed to the servers
+//! the request names, and a grant the sandbox reaches through [`access`]
+//! (the one place bridge errors become the sandbox's WIT failures). The grant
+//! is revoked when the run ends.
+
+mod access;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +21,9 @@ use crate::bridge::{Bridge, ServerStatus};
 use crate::config::Config;
 use crate::outcome::{ErrorKind, RunError, RunOutcome};
 use crate::sandbox::{Job, Sandbox};
+use access::RevokeOnDrop;
+
+pub use access::GrantAccess;
 
 /// One `execute_code` request.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +32,8 @@ pub struct ExecuteRequest {
     pub timeout: Option<Duration>,
     /// The servers the code may call; all configured ones when `None`.
     pub servers: Option<Vec<String>>,
+    /// Cancelled when the client cancels the request: the run stops at once.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 pub struct Runtime {
@@ -60,17 +72,22 @@ impl Runtime {
 
     /// Runs one program and reports what it did.
     pub async fn execute(&self, request: ExecuteRequest) -> RunOutcome {
-        let grant = match self.bridge.grant(request.servers.as_deref()) {
-            Ok(grant) => grant,
-            Err(unknown) => return RunOutcome::rejected(RunError::new(ErrorKind::InvalidInput, unknown.to_string())),
-        };
+        let mut capabilities = self.bridge.capabilities();
+        if let Some(servers) = &request.servers {
+            capabilities = match capabilities.narrow(servers) {
+                Ok(narrowed) => narrowed,
+                Err(unknown) => return RunOutcome::rejected(RunError::new(ErrorKind::InvalidInput, unknown.to_string())),
+            };
+        }
+        let grant = Arc::new(self.bridge.grant(capabilities));
+        let _revoke = RevokeOnDrop(Arc::clone(&grant));
         let sandbox = match self.sandbox().await {
             Ok(sandbox) => sandbox,
             Err(error) => {
                 return RunOutcome::rejected(RunError::new(ErrorKind::RuntimeError, format!("the sandbox is unavailable: {error}")));
             }
         };
-        let job = Job { source: request.code, timeout: request.timeout, tools: grant.clone() };
+        let job = Job { source: request.code, timeout: request.timeout, tools: Arc::new(GrantAccess::new(Arc::clone(&grant))), cancel: request.cancel };
         let mut outcome = sandbox.run(job).await;
         outcome.stats.tool_calls = grant.usage();
         outcome

@@ -15,6 +15,14 @@
 //! Hits are ordered by score, then server, then tool name; tools that match
 //! no term are left out.
 //!
+//! # Bounds
+//!
+//! A [`Query`] has at most [`MAX_QUERY_CHARS`] characters and
+//! [`MAX_QUERY_TERMS`] distinct terms (longer ones are refused, not cut), its
+//! terms are deduplicated with a hash set, and ranking checks a caller's
+//! interruption flag once per tool, so the work a query causes is bounded
+//! and stops when the caller no longer wants it.
+//!
 //! # Terms
 //!
 //! Text is split at anything that is not a letter or digit and at camelCase
@@ -110,6 +118,43 @@ pub struct Hit {
     pub score: f64,
 }
 
+/// The most characters a query may have.
+pub const MAX_QUERY_CHARS: usize = 1_000;
+/// The most distinct terms a query may have.
+pub const MAX_QUERY_TERMS: usize = 64;
+
+/// A query too large to rank.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("the query is longer than {MAX_QUERY_CHARS} characters: search for a few words")]
+    TooLong,
+    #[error("the query has {terms} distinct words, over the limit of {MAX_QUERY_TERMS}: search for a few words")]
+    TooManyTerms { terms: usize },
+}
+
+/// A query's distinct terms, in order of first appearance.
+#[derive(Debug)]
+pub struct Query {
+    tokens: Vec<Token>,
+}
+
+impl Query {
+    /// Splits `text` into its distinct terms, refusing a query over
+    /// [`MAX_QUERY_CHARS`] characters (looked at no further) or
+    /// [`MAX_QUERY_TERMS`] distinct terms.
+    pub fn parse(text: &str) -> Result<Query, QueryError> {
+        if text.chars().nth(MAX_QUERY_CHARS).is_some() {
+            return Err(QueryError::TooLong);
+        }
+        let mut seen = HashSet::new();
+        let tokens: Vec<Token> = tokens(text).into_iter().filter(|token| seen.insert(token.term.clone())).collect();
+        if tokens.len() > MAX_QUERY_TERMS {
+            return Err(QueryError::TooManyTerms { terms: tokens.len() });
+        }
+        Ok(Query { tokens })
+    }
+}
+
 /// The searchable terms of every tool of every server.
 #[derive(Debug)]
 pub struct ToolIndex {
@@ -193,27 +238,19 @@ impl ToolIndex {
         }
     }
 
-    /// The `limit` tools that best match `query`, best first.
-    pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
-        let mut unique: Vec<Token> = Vec::new();
-        for token in tokens(query) {
-            if !unique.iter().any(|known| known.term == token.term) {
-                unique.push(token);
+    /// The `limit` tools that best match `query`, best first; `None` when
+    /// `interrupted` turned true (it is checked once per tool).
+    pub fn search(&self, query: &Query, limit: usize, interrupted: &dyn Fn() -> bool) -> Option<Vec<Hit>> {
+        let mut hits = Vec::new();
+        for document in &self.documents {
+            if interrupted() {
+                return None;
+            }
+            let score: f64 = query.tokens.iter().map(|token| self.token_score(document, token)).sum();
+            if score > 0.0 {
+                hits.push(Hit { server: document.server.clone(), tool: document.tool.clone(), score });
             }
         }
-        let mut hits: Vec<Hit> = self
-            .documents
-            .iter()
-            .map(|document| Hit {
-                server: document.server.clone(),
-                tool: document.tool.clone(),
-                score: unique
-                    .iter()
-                    .map(|token| self.token_score(document, token))
-                    .sum(),
-            })
-            .filter(|hit| hit.score > 0.0)
-            .collect();
         hits.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
@@ -221,7 +258,7 @@ impl ToolIndex {
                 .then_with(|| a.tool.cmp(&b.tool))
         });
         hits.truncate(limit);
-        hits
+        Some(hits)
     }
 
     /// The score of a query token's term, or of a tool-name word the
@@ -418,6 +455,37 @@ mod tests {
 
     use super::*;
 
+    impl ToolIndex {
+        fn find(&self, query: &str, limit: usize) -> Vec<Hit> {
+            self.search(&Query::parse(query).expect("a valid query"), limit, &|| false).expect("not interrupted")
+        }
+    }
+
+    #[test]
+    fn queries_are_bounded_and_deduplicated() {
+        assert_eq!(Query::parse(&"a".repeat(MAX_QUERY_CHARS)).map(|query| query.tokens.len()), Ok(1));
+        assert_eq!(Query::parse(&"é".repeat(MAX_QUERY_CHARS + 1)).unwrap_err(), QueryError::TooLong);
+        let repeated = "task ".repeat(MAX_QUERY_CHARS / 5);
+        assert_eq!(Query::parse(&repeated).map(|query| query.tokens.len()), Ok(1));
+        let many: String = (0..100).map(|n| format!("w{n} ")).collect();
+        assert!(many.len() <= MAX_QUERY_CHARS);
+        assert_eq!(Query::parse(&many).unwrap_err(), QueryError::TooManyTerms { terms: 100 });
+    }
+
+    #[test]
+    fn ranking_stops_when_interrupted() {
+        let index = fixture_index();
+        let query = Query::parse("list files").unwrap();
+        assert!(index.search(&query, 10, &|| true).is_none());
+        let checks = std::cell::Cell::new(0);
+        let hits = index.search(&query, 10, &|| {
+            checks.set(checks.get() + 1);
+            false
+        });
+        assert!(hits.is_some_and(|hits| !hits.is_empty()));
+        assert_eq!(checks.get(), index.documents.len(), "checked once per tool");
+    }
+
     /// The recorded `tools/list` snapshots, each as the server its file names.
     fn fixture_tools() -> Vec<(String, ToolInfo)> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tools");
@@ -455,7 +523,7 @@ mod tests {
 
     fn top(index: &ToolIndex, query: &str) -> (String, String) {
         let hit = index
-            .search(query, 1)
+            .find(query, 1)
             .into_iter()
             .next()
             .unwrap_or_else(|| panic!("no hit for {query:?}"));
@@ -522,7 +590,7 @@ mod tests {
         );
         assert_eq!(top(&index, "heapsnap").1, "take_heapsnapshot");
         let screen: Vec<String> = index
-            .search("screen", 10)
+            .find("screen", 10)
             .into_iter()
             .map(|hit| hit.tool)
             .collect();
@@ -533,12 +601,12 @@ mod tests {
         // words match by prefix, not stems: `file` (stem `fil`) is no prefix of `fill`
         assert!(
             index
-                .search("file", 200)
+                .find("file", 200)
                 .iter()
                 .all(|hit| hit.tool != "fill")
         );
         assert!(
-            index.search("na", 10).is_empty(),
+            index.find("na", 10).is_empty(),
             "two letters are too short a prefix"
         );
     }
@@ -547,15 +615,15 @@ mod tests {
     fn limit_order_and_determinism() {
         let tools = fixture_tools();
         let index = ToolIndex::new(tools.iter().map(|(server, tool)| (server.as_str(), tool)));
-        let hits = index.search("list files in a directory", 5);
+        let hits = index.find("list files in a directory", 5);
         assert_eq!(hits.len(), 5);
         assert!(
             hits.windows(2).all(|pair| pair[0].score >= pair[1].score),
             "{hits:?}"
         );
-        assert!(index.search("list files in a directory", 0).is_empty());
+        assert!(index.find("list files in a directory", 0).is_empty());
 
-        let all = index.search("list", usize::MAX);
+        let all = index.find("list", usize::MAX);
         assert!(
             all.len() > 5 && all.len() < tools.len(),
             "only matching tools: {}",
@@ -578,13 +646,13 @@ mod tests {
         );
         for query in ["list files in a directory", "task", "get"] {
             assert_eq!(
-                index.search(query, 20),
-                reversed.search(query, 20),
+                index.find(query, 20),
+                reversed.find(query, 20),
                 "{query:?}"
             );
             assert_eq!(
-                index.search(query, 20),
-                index.search(query, 20),
+                index.find(query, 20),
+                index.find(query, 20),
                 "{query:?}"
             );
         }
@@ -593,10 +661,10 @@ mod tests {
     #[test]
     fn nothing_matches_nothing() {
         let index = fixture_index();
-        assert!(index.search("", 10).is_empty());
-        assert!(index.search("the a of", 10).is_empty());
-        assert!(index.search("xylophone", 10).is_empty());
-        assert!(ToolIndex::new([]).search("task", 10).is_empty());
+        assert!(index.find("", 10).is_empty());
+        assert!(index.find("the a of", 10).is_empty());
+        assert!(index.find("xylophone", 10).is_empty());
+        assert!(ToolIndex::new([]).find("task", 10).is_empty());
     }
 
     #[test]
@@ -609,7 +677,7 @@ mod tests {
         };
         let (b, a) = (tool("ping"), tool("ping"));
         let index = ToolIndex::new([("zeta", &b), ("alpha", &a)]);
-        let hits = index.search("ping", 10);
+        let hits = index.find("ping", 10);
         let order: Vec<&str> = hits.iter().map(|hit| hit.server.as_str()).collect();
         assert_eq!(order, ["alpha", "zeta"]);
         assert_eq!(hits[0].score, hits[1].score);

@@ -34,6 +34,10 @@
 //!   execute. The runtime's own initialization (`init_us`) is 0: it ran once at
 //!   build time and was snapshotted into the artifact.
 //!
+//! - Hardening (`soak.rs`): how far past a 200 ms deadline runaway runs
+//!   answer, and the host's RSS over 100,000 mixed runs that succeed, fail and
+//!   hit every limit.
+//!
 //! Memory is in MiB (reported as "MB"), times in ms or µs as their keys say.
 //! Every loop is bounded in count and time; all traffic is stdio. Every process
 //! it starts is closed (or killed on an error path) before it exits.
@@ -47,6 +51,7 @@
 
 mod child;
 mod report;
+mod soak;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -56,6 +61,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use mcp_code_runtime::bridge::Bridge;
 use mcp_code_runtime::config::{Config, Limits};
+use mcp_code_runtime::runtime::GrantAccess;
 use mcp_code_runtime::sandbox::{PhaseTimings, Sandbox};
 use rmcp::RoleClient;
 use rmcp::service::Peer;
@@ -82,6 +88,8 @@ const PHASE_WARMUP: usize = 50;
 const PHASE_RUNS: usize = 1_000;
 /// The longest any one section may take before the benchmark gives up.
 const SECTION_LIMIT: Duration = Duration::from_secs(600);
+/// The soak runs 100,000 runs, some of them memory bombs: it may take minutes.
+const SOAK_LIMIT: Duration = Duration::from_secs(1_200);
 /// The longest the cold warm-up (compiling the guest) may take.
 const COLD_BUILD_LIMIT: Duration = Duration::from_secs(1_200);
 
@@ -120,10 +128,15 @@ async fn main() -> Result<()> {
     report.section("bridge");
     bounded("bridge overhead", SECTION_LIMIT, bridge_overhead(&paths, &host.peer(), &mut report)).await?;
     bounded("fan-out", SECTION_LIMIT, fan_out(&host.peer(), &mut report)).await?;
+    report.section("stopping runaway runs");
+    bounded("overshoot", SECTION_LIMIT, soak::overshoot(&host.peer(), &mut report)).await?;
     host.close().await?;
 
     report.section("host memory");
     bounded("memory", SECTION_LIMIT, memory(&paths, &mut report)).await?;
+
+    report.section("soak: 100,000 mixed runs");
+    bounded("soak", SOAK_LIMIT, soak::soak(&paths, &mut report)).await?;
 
     report.section("in-process breakdown (library, median of 1,000 runs)");
     bounded("in-process breakdown", SECTION_LIMIT, phases(&paths, &mut report)).await?;
@@ -381,6 +394,6 @@ async fn time_runs(sandbox: &Sandbox, bridge: &Bridge, source: &str) -> Result<V
 
 /// One run with a fresh grant, as `execute_code` gives each run.
 async fn time_phases(sandbox: &Sandbox, bridge: &Bridge, source: &str) -> Result<PhaseTimings> {
-    let grant = bridge.grant(None)?;
-    sandbox.time_phases(source, grant).await.map_err(anyhow::Error::msg)
+    let grant = Arc::new(bridge.grant(bridge.capabilities()));
+    sandbox.time_phases(source, Arc::new(GrantAccess::new(grant))).await.map_err(anyhow::Error::msg)
 }

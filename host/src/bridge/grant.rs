@@ -1,10 +1,19 @@
 //! What one run may reach: a [`RunGrant`] is the run's view of the bridge.
 //!
 //! Everything a program asks of a downstream server passes through here and is
-//! checked in the host, never in guest JavaScript: the server must be visible
-//! to the run (`execute_code`'s `mcpServers`), the tool allowed by the server's
-//! policy, and the run within its limits on calls and bytes received. The grant
-//! also keeps the per-server statistics reported with the run.
+//! checked in the host, never in guest JavaScript, by the run's
+//! [`Capabilities`]: the server must be visible to the run, the tool allowed
+//! by the server's policy, and the call within the run's budget when it is
+//! admitted (calls, argument bytes, and a bytes-received budget not yet
+//! spent). Arguments arrive as JSON text and are measured before anything
+//! else; they are parsed only when the call is about to be sent. A result is
+//! measured before it is converted: one larger than what is left of the
+//! budget is refused at once, and the completion is never longer than
+//! [`ToolLimits::max_completion_bytes`]. The grant also keeps the per-server
+//! statistics reported with the run.
+//!
+//! Refusals and failures are [`BridgeError`]s; the runtime maps them to what
+//! the sandbox reports. This module knows nothing of the sandbox.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,161 +22,175 @@ use std::time::{Duration, Instant};
 use rmcp::model::{JsonObject, Tool};
 use serde_json::{Value, json};
 
-use super::catalog::{Catalog, Detail, allowed_tools};
+use super::catalog::{Catalog, Detail, DiscoveryError, MAX_DISCOVERY_BYTES, Workers, allowed_tools};
 use super::downstream::{Downstream, DownstreamError};
-use super::results::tool_value;
+use super::results::{ResultError, completion, content_bytes};
 use crate::outcome::ServerUsage;
-use crate::policy::{Decision, Policy};
-use crate::sandbox::{Failure, FailureKind, ToolAccess, ToolFuture};
+use crate::policy::{Capabilities, CapabilityError, Policy};
+use crate::search::Query;
 
-/// The per-run limits on tool use.
+/// The per-call limits on tool use (the run's budget is in its [`Capabilities`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ToolLimits {
-    pub max_calls: u32,
     pub call_timeout: Duration,
-    pub max_bytes_received: u64,
+    /// The longest completion a program can receive (its memory cap).
+    pub max_completion_bytes: usize,
 }
 
-#[derive(Default)]
-struct Usage {
-    calls: u32,
-    bytes_received: u64,
-    servers: BTreeMap<String, ServerUsage>,
+/// Why a request of a run was refused or failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BridgeError {
+    #[error(transparent)]
+    Capability(#[from] CapabilityError),
+    #[error("server `{server}` has no tool `{requested}`; its tools: {tools}")]
+    NoSuchTool { server: String, requested: String, tools: String },
+    #[error("tool arguments must be a JSON object: {0}")]
+    InvalidArguments(String),
+    /// The tool answered with `isError: true`; the server's message.
+    #[error("{0}")]
+    ToolFailed(String),
+    #[error(transparent)]
+    TooLarge(ResultError),
+    #[error(transparent)]
+    Downstream(#[from] DownstreamError),
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    #[error("no visible tool or server is named {}; names are `server.tool` or `server` (see mcp.search)", .0.join(", "))]
+    NotDescribed(Vec<String>),
+}
+
+impl From<ResultError> for BridgeError {
+    fn from(error: ResultError) -> Self {
+        match error {
+            ResultError::ToolFailed(message) => BridgeError::ToolFailed(message),
+            too_large @ ResultError::TooLarge { .. } => BridgeError::TooLarge(too_large),
+        }
+    }
 }
 
 pub struct RunGrant {
     visible: Vec<Arc<Downstream>>,
-    configured: Vec<String>,
+    capabilities: Arc<Capabilities>,
     policy: Arc<Policy>,
     limits: ToolLimits,
-    usage: Arc<Mutex<Usage>>,
+    workers: Workers,
+    usage: Arc<Mutex<BTreeMap<String, ServerUsage>>>,
 }
 
 impl RunGrant {
-    pub(super) fn new(visible: Vec<Arc<Downstream>>, configured: Vec<String>, policy: Arc<Policy>, limits: ToolLimits) -> Self {
-        RunGrant { visible, configured, policy, limits, usage: Arc::default() }
+    pub(super) fn new(
+        visible: Vec<Arc<Downstream>>,
+        capabilities: Capabilities,
+        policy: Arc<Policy>,
+        limits: ToolLimits,
+        workers: Workers,
+    ) -> Self {
+        RunGrant { visible, capabilities: Arc::new(capabilities), policy, limits, workers, usage: Arc::default() }
     }
 
     /// Tool use so far, by server.
     pub fn usage(&self) -> BTreeMap<String, ServerUsage> {
-        self.usage.lock().expect("usage lock").servers.clone()
+        self.usage.lock().expect("usage lock").clone()
     }
 
-    fn server(&self, server: &str, tool: &str) -> Result<Arc<Downstream>, Failure> {
-        if let Some(found) = self.visible.iter().find(|downstream| downstream.name() == server) {
-            return Ok(Arc::clone(found));
-        }
-        let visible = self.visible_names();
-        if self.configured.iter().any(|name| name == server) {
-            return Err(Failure::new(
-                FailureKind::CapabilityDenied,
-                format!("server `{server}` is not available to this run; it may use: {visible}"),
-                server,
-                tool,
-            ));
-        }
-        Err(Failure::new(FailureKind::NotFound, format!("no MCP server is named `{server}`; known servers: {visible}"), server, tool))
+    /// The names of the servers visible to the run.
+    pub fn server_names(&self) -> &[String] {
+        self.capabilities.visible()
     }
 
-    fn visible_names(&self) -> String {
-        if self.visible.is_empty() {
-            return "(none)".into();
-        }
-        self.visible.iter().map(|downstream| downstream.name()).collect::<Vec<_>>().join(", ")
+    /// Ends the run's capabilities: later requests are refused and search or
+    /// describe work still running for the run stops.
+    pub fn revoke(&self) {
+        self.capabilities.revoke();
     }
 
-    /// Counts one call against the run's and the server's limits.
-    fn admit_call(&self, server: &str, tool: &str) -> Result<(), Failure> {
-        let mut usage = self.usage.lock().expect("usage lock");
-        if usage.calls >= self.limits.max_calls {
-            let message = format!("the run reached its limit of {} tool calls", self.limits.max_calls);
-            return Err(Failure::new(FailureKind::ToolLimit, message, server, tool));
-        }
-        let server_calls = usage.servers.get(server).map_or(0, |used| used.calls);
-        if let Some(max) = self.policy.max_calls(server).filter(|max| server_calls >= *max) {
-            let message = format!("the run reached its limit of {max} calls to server `{server}`");
-            return Err(Failure::new(FailureKind::ToolLimit, message, server, tool));
-        }
-        usage.calls += 1;
-        usage.servers.entry(server.to_owned()).or_default().calls += 1;
-        Ok(())
-    }
-}
-
-impl ToolAccess for RunGrant {
-    fn server_names(&self) -> Vec<String> {
-        self.visible.iter().map(|downstream| downstream.name().to_owned()).collect()
-    }
-
-    fn call_tool(&self, server: &str, tool: &str, arguments_json: &str) -> Result<ToolFuture, Failure> {
-        let downstream = self.server(server, tool)?;
-        let arguments: JsonObject = serde_json::from_str(arguments_json).map_err(|error| {
-            Failure::new(FailureKind::InvalidArguments, format!("tool arguments must be a JSON object: {error}"), server, tool)
-        })?;
-        self.admit_call(server, tool)?;
+    /// Admits a call of `tool` on `server` with `arguments` (JSON text) and
+    /// returns it, to run; it completes with the result's JSON.
+    pub fn call_tool(
+        &self,
+        server: &str,
+        tool: &str,
+        arguments: String,
+    ) -> Result<impl Future<Output = Result<String, BridgeError>> + Send + 'static, BridgeError> {
+        self.capabilities.admit_call(server, arguments.len())?;
         let call = ToolCall {
-            downstream,
+            downstream: self.downstream(server)?,
             requested: tool.to_owned(),
-            bytes_out: arguments_json.len() as u64,
+            bytes_out: arguments.len() as u64,
             arguments,
-            policy: Arc::clone(&self.policy),
+            capabilities: Arc::clone(&self.capabilities),
             limits: self.limits,
             usage: Arc::clone(&self.usage),
         };
-        Ok(Box::pin(call.run()))
+        self.usage.lock().expect("usage lock").entry(server.to_owned()).or_default().calls += 1;
+        Ok(call.run())
     }
 
-    fn list_servers(&self) -> ToolFuture {
+    /// The visible servers and their states, as a JSON array.
+    pub fn list_servers(&self) -> impl Future<Output = String> + Send + 'static {
         let visible = self.visible.clone();
-        Box::pin(async move {
+        async move {
             let mut servers = Vec::with_capacity(visible.len());
             for downstream in visible {
                 servers.push(json!({ "name": downstream.name(), "state": super::state_label(&downstream.state().await) }));
             }
-            Ok(Value::Array(servers).to_string())
-        })
+            Value::Array(servers).to_string()
+        }
     }
 
-    fn list_tools(&self, server: &str) -> Result<ToolFuture, Failure> {
-        let downstream = self.server(server, "")?;
+    /// The allowed tools of one visible server, as a JSON array.
+    pub fn list_tools(&self, server: &str) -> Result<impl Future<Output = Result<String, BridgeError>> + Send + 'static, BridgeError> {
+        self.capabilities.check_server(server)?;
+        let downstream = self.downstream(server)?;
         let policy = Arc::clone(&self.policy);
-        Ok(Box::pin(async move {
-            let tools = downstream.tools().await.map_err(|error| downstream_failure(&error, downstream.name(), ""))?;
+        Ok(async move {
+            let tools = downstream.tools().await?;
             let allowed: Vec<Value> = allowed_tools(&policy, downstream.name(), &tools).map(tool_listing).collect();
             Ok(Value::Array(allowed).to_string())
-        }))
+        })
     }
 
-    fn search_tools(&self, query: &str, detail: &str, limit: u32) -> ToolFuture {
-        let Ok(parsed) = serde_json::from_value::<Detail>(Value::String(detail.to_owned())) else {
-            let message = format!("detail must be \"name\", \"summary\" or \"full\", not {detail:?}");
-            return Box::pin(async move { Err(Failure::new(FailureKind::InvalidArguments, message, "", "")) });
-        };
+    /// A ranked search of the visible servers' tools, as a JSON array; the
+    /// ranking runs off the async workers and stops when the run ends.
+    pub fn search_tools(&self, query: &str, detail: &str, limit: u32) -> impl Future<Output = Result<String, BridgeError>> + Send + 'static {
+        let parsed = Query::parse(query).map_err(DiscoveryError::from).and_then(|query| Ok((query, detail.parse::<Detail>()?)));
         let catalog = self.catalog();
-        let query = query.to_owned();
-        Box::pin(async move {
-            let found = catalog.await.search(&query, parsed, limit as usize);
+        let (workers, capabilities, max_bytes) = (self.workers.clone(), Arc::clone(&self.capabilities), self.max_discovery_bytes());
+        async move {
+            let (query, detail) = parsed?;
+            let catalog = catalog.await;
+            let found = workers
+                .run(move || catalog.search(&query, detail, limit as usize, max_bytes, &|| capabilities.is_revoked()))
+                .await?;
             Ok(serde_json::to_string(&found).unwrap_or_else(|_| "[]".into()))
-        })
+        }
     }
 
-    fn describe_tools(&self, names: Vec<String>) -> ToolFuture {
+    /// The declarations of the named tools or servers, as a JSON string; the
+    /// rendering runs off the async workers and stops when the run ends.
+    pub fn describe_tools(&self, names: Vec<String>) -> impl Future<Output = Result<String, BridgeError>> + Send + 'static {
         let catalog = self.catalog();
-        Box::pin(async move {
-            let (declarations, unknown) = catalog.await.describe(&names);
-            if !unknown.is_empty() {
-                let message = format!(
-                    "no visible tool or server is named {}; names are `server.tool` or `server` (see mcp.search)",
-                    unknown.join(", ")
-                );
-                return Err(Failure::new(FailureKind::NotFound, message, "", ""));
+        let (workers, capabilities, max_bytes) = (self.workers.clone(), Arc::clone(&self.capabilities), self.max_discovery_bytes());
+        async move {
+            let catalog = catalog.await;
+            let described = workers.run(move || catalog.describe(&names, max_bytes, &|| capabilities.is_revoked())).await?;
+            if !described.unknown.is_empty() {
+                return Err(BridgeError::NotDescribed(described.unknown));
             }
-            Ok(Value::String(declarations).to_string())
-        })
+            Ok(Value::String(described.declarations).to_string())
+        }
     }
-}
 
-impl RunGrant {
+    fn downstream(&self, server: &str) -> Result<Arc<Downstream>, BridgeError> {
+        self.capabilities.check_server(server)?;
+        let found = self.visible.iter().find(|downstream| downstream.name() == server);
+        Ok(Arc::clone(found.expect("every visible server has a downstream")))
+    }
+
+    fn max_discovery_bytes(&self) -> usize {
+        MAX_DISCOVERY_BYTES.min(self.limits.max_completion_bytes)
+    }
+
     fn catalog(&self) -> impl Future<Output = Catalog> + Send + 'static {
         let visible = self.visible.clone();
         let policy = Arc::clone(&self.policy);
@@ -189,52 +212,39 @@ fn tool_listing(tool: &Tool) -> Value {
 struct ToolCall {
     downstream: Arc<Downstream>,
     requested: String,
-    arguments: JsonObject,
+    /// The JSON text of the arguments, parsed only just before sending.
+    arguments: String,
     bytes_out: u64,
-    policy: Arc<Policy>,
+    capabilities: Arc<Capabilities>,
     limits: ToolLimits,
-    usage: Arc<Mutex<Usage>>,
+    usage: Arc<Mutex<BTreeMap<String, ServerUsage>>>,
 }
 
 impl ToolCall {
-    async fn run(mut self) -> Result<String, Failure> {
+    async fn run(mut self) -> Result<String, BridgeError> {
         let started = Instant::now();
-        let server = self.downstream.name().to_owned();
-        let arguments = std::mem::take(&mut self.arguments);
-        let outcome = self.call(&server, arguments).await;
-        let bytes_in = outcome.as_ref().map_or(0, |json| json.len() as u64);
+        let mut bytes_in = 0;
+        let outcome = self.call(&mut bytes_in).await;
         let mut usage = self.usage.lock().expect("usage lock");
-        usage.bytes_received += bytes_in;
-        let over_limit = usage.bytes_received > self.limits.max_bytes_received;
-        let used = usage.servers.entry(server.clone()).or_default();
+        let used = usage.entry(self.downstream.name().to_owned()).or_default();
         used.latency_ms += started.elapsed().as_secs_f64() * 1000.0;
         used.bytes_out += self.bytes_out;
         used.bytes_in += bytes_in;
         used.failed += u32::from(outcome.is_err());
-        if over_limit && outcome.is_ok() {
-            let message = format!("the run received more than its limit of {} bytes from tools", self.limits.max_bytes_received);
-            return Err(Failure::new(FailureKind::ToolLimit, message, &server, &self.requested));
-        }
         outcome
     }
 
-    async fn call(&self, server: &str, arguments: JsonObject) -> Result<String, Failure> {
-        let tools = self.downstream.tools().await.map_err(|error| downstream_failure(&error, server, &self.requested))?;
-        let tool = resolve_tool(&tools, &self.requested)
-            .ok_or_else(|| unknown_tool(&tools, server, &self.requested))?
-            .to_owned();
-        if let Decision::Deny { reason } = self.policy.check_tool(server, &tool) {
-            return Err(Failure::new(FailureKind::CapabilityDenied, reason, server, &tool));
-        }
-        let result = self
-            .downstream
-            .call(&tool, arguments, self.limits.call_timeout)
-            .await
-            .map_err(|error| downstream_failure(&error, server, &tool))?;
-        match tool_value(result) {
-            Ok(value) => Ok(value.to_string()),
-            Err(message) => Err(Failure::new(FailureKind::ToolError, message, server, &tool)),
-        }
+    async fn call(&mut self, bytes_in: &mut u64) -> Result<String, BridgeError> {
+        let server = self.downstream.name();
+        let tools = self.downstream.tools().await?;
+        let tool = resolve_tool(&tools, &self.requested).ok_or_else(|| unknown_tool(&tools, server, &self.requested))?;
+        self.capabilities.check_tool(server, tool)?;
+        let arguments: JsonObject =
+            serde_json::from_str(&std::mem::take(&mut self.arguments)).map_err(|error| BridgeError::InvalidArguments(error.to_string()))?;
+        let result = self.downstream.call(tool, arguments, self.limits.call_timeout).await?;
+        *bytes_in = content_bytes(&result);
+        self.capabilities.receive(*bytes_in)?;
+        Ok(completion(&result, self.limits.max_completion_bytes)?)
     }
 }
 
@@ -246,17 +256,7 @@ fn resolve_tool<'a>(tools: &'a [Tool], requested: &str) -> Option<&'a str> {
         .map(|tool| tool.name.as_ref())
 }
 
-fn unknown_tool(tools: &[Tool], server: &str, requested: &str) -> Failure {
+fn unknown_tool(tools: &[Tool], server: &str, requested: &str) -> BridgeError {
     let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
-    let message = format!("server `{server}` has no tool `{requested}`; its tools: {}", names.join(", "));
-    Failure::new(FailureKind::NotFound, message, server, requested)
-}
-
-fn downstream_failure(error: &DownstreamError, server: &str, tool: &str) -> Failure {
-    let kind = match error {
-        DownstreamError::TimedOut { .. } => FailureKind::Timeout,
-        DownstreamError::Rejected { .. } => FailureKind::ToolError,
-        DownstreamError::Unavailable { .. } | DownstreamError::Broken { .. } => FailureKind::TransportError,
-    };
-    Failure::new(kind, error.to_string(), server, tool)
+    BridgeError::NoSuchTool { server: server.to_owned(), requested: requested.to_owned(), tools: names.join(", ") }
 }

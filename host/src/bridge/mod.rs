@@ -2,11 +2,14 @@
 //!
 //! It owns one [`Downstream`] per configured server (a connection started on
 //! first use and shared by every run) and hands each run a [`RunGrant`]: the
-//! servers that run may see, checked against the policy. On shutdown every
+//! servers that run may see and what it may do with them, decided by the
+//! run's [`Capabilities`] (see `policy::capability`). It also answers the MCP
+//! client's `search_tools` and `describe_tools` through the same [`Catalog`]
+//! code the sandbox's `mcp.search`/`mcp.describe` use. On shutdown every
 //! child server is stopped.
 //!
-//! It must not run guest code; the sandbox reaches it only through the
-//! [`crate::sandbox::ToolAccess`] a grant implements.
+//! It must not run guest code and knows nothing of the sandbox: its errors are
+//! its own ([`BridgeError`], [`DiscoveryError`]), mapped by the runtime.
 
 mod catalog;
 mod downstream;
@@ -19,18 +22,23 @@ use std::sync::Arc;
 use crate::typegen::ToolInfo;
 
 use crate::config::Config;
-use crate::policy::{self, Policy, UnknownServers};
+use crate::policy::{Budget, Capabilities, Policy};
+use crate::search::Query;
 
-pub use catalog::{Catalog, Detail, Found};
-pub use downstream::ConnectionState;
-pub use grant::{RunGrant, ToolLimits};
+pub use catalog::{Catalog, Described, Detail, DiscoveryError, Found};
+pub use downstream::{ConnectionState, DownstreamError};
+pub use grant::{BridgeError, RunGrant, ToolLimits};
+
+use catalog::{MAX_DISCOVERY_BYTES, Workers};
 
 use downstream::Downstream;
 
 pub struct Bridge {
     servers: Vec<Arc<Downstream>>,
     policy: Arc<Policy>,
+    budget: Budget,
     limits: ToolLimits,
+    workers: Workers,
 }
 
 /// What `list_mcp_servers` reports of one server.
@@ -50,29 +58,31 @@ impl Bridge {
             .iter()
             .map(|server| Arc::new(Downstream::new(server.clone(), settings.startup_timeout)))
             .collect();
-        let limits = ToolLimits {
-            max_calls: settings.limits.max_tool_calls,
-            call_timeout: settings.limits.tool_call_timeout,
-            max_bytes_received: settings.limits.max_tool_bytes_received,
+        let limits = &settings.limits;
+        let budget = Budget {
+            max_calls: limits.max_tool_calls,
+            max_argument_bytes: limits.max_tool_argument_bytes,
+            max_bytes_sent: limits.max_tool_bytes_sent,
+            max_bytes_received: limits.max_tool_bytes_received,
         };
-        Bridge { servers, policy: Arc::new(settings.policy.clone()), limits }
+        let tool_limits = ToolLimits { call_timeout: limits.tool_call_timeout, max_completion_bytes: limits.memory_bytes };
+        Bridge { servers, policy: Arc::new(settings.policy.clone()), budget, limits: tool_limits, workers: Workers::new() }
     }
 
     pub fn server_names(&self) -> Vec<String> {
         self.servers.iter().map(|server| server.name().to_owned()).collect()
     }
 
-    /// The grant of a run that may use `requested` servers (all when `None`).
-    pub fn grant(&self, requested: Option<&[String]>) -> Result<Arc<RunGrant>, UnknownServers> {
-        let configured = self.server_names();
-        let visible_names = policy::visible_servers(&configured, requested)?;
-        let visible = self
-            .servers
-            .iter()
-            .filter(|server| visible_names.iter().any(|name| name == server.name()))
-            .cloned()
-            .collect();
-        Ok(Arc::new(RunGrant::new(visible, configured, Arc::clone(&self.policy), self.limits)))
+    /// What a new run may do: every configured server, under the policy and
+    /// the configured budget. Narrow it before granting it.
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities::new(self.server_names(), Arc::clone(&self.policy), self.budget)
+    }
+
+    /// The grant of a run with `capabilities`.
+    pub fn grant(&self, capabilities: Capabilities) -> RunGrant {
+        let visible = self.servers.iter().filter(|server| capabilities.visible().iter().any(|name| name == server.name())).cloned().collect();
+        RunGrant::new(visible, capabilities, Arc::clone(&self.policy), self.limits, self.workers.clone())
     }
 
     /// Starts every server now, concurrently (`startServers: "eager"`).
@@ -101,6 +111,19 @@ impl Bridge {
     /// The allowed tools of every server, starting servers as needed.
     pub async fn catalog(&self) -> Catalog {
         Catalog::gather(&self.servers, &self.policy).await
+    }
+
+    /// `search_tools`: the same ranking as a run's `mcp.search`, off the async workers.
+    pub async fn search_tools(&self, query: &str, detail: Detail, limit: usize) -> Result<Vec<Found>, DiscoveryError> {
+        let query = Query::parse(query)?;
+        let catalog = self.catalog().await;
+        self.workers.run(move || catalog.search(&query, detail, limit, MAX_DISCOVERY_BYTES, &|| false)).await
+    }
+
+    /// `describe_tools`: the same declarations as a run's `mcp.describe`, off the async workers.
+    pub async fn describe_tools(&self, names: Vec<String>) -> Result<Described, DiscoveryError> {
+        let catalog = self.catalog().await;
+        self.workers.run(move || catalog.describe(&names, MAX_DISCOVERY_BYTES, &|| false)).await
     }
 
     /// Stops every running server.

@@ -1,18 +1,24 @@
 //! Capability scoping: which downstream servers a run may see, which of their
-//! tools it may call, and how often.
+//! tools it may call, and how much.
 //!
-//! This module owns the decisions only. It is pure: no I/O, no clock, no
-//! environment, no logging. The rules come from `codeRuntime.servers` in the
-//! config file (parsed by `config`); enforcing a decision (refusing the call,
-//! counting calls per run) is the caller's job.
+//! [`Policy`] holds the configured rules and decides about one tool; it is
+//! pure: no I/O, no clock, no environment, no logging. The rules come from
+//! `codeRuntime.servers` in the config file (parsed by `config`).
+//! [`capability`] applies them to one run: the servers it sees, its budget of
+//! calls and bytes, and the typed [`CapabilityError`] every refusal is. The
+//! bridge asks it before reaching a downstream server; nothing else decides.
 //!
 //! Tool patterns are matched against the exact tool name; `*` matches any run
 //! of characters (including none) and every other character matches itself.
 //! Deny patterns win over allow patterns; a non-empty allow list admits only
 //! the tools it matches; a server without rules admits every tool.
 
+mod capability;
+
 use std::collections::BTreeMap;
 use std::fmt;
+
+pub use capability::{Budget, Capabilities, CapabilityError, UnknownServers};
 
 /// A tool-name pattern where `*` matches any run of characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,65 +131,6 @@ impl Policy {
     }
 }
 
-/// A run asked for servers that are not configured.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", describe_unknown(unknown, known))]
-pub struct UnknownServers {
-    /// The requested names that are not configured, in request order.
-    pub unknown: Vec<String>,
-    /// Every configured server name.
-    pub known: Vec<String>,
-}
-
-/// The servers a run may see: all configured ones when `requested` is `None`;
-/// otherwise the requested ones, each of which must be configured.
-///
-/// The result keeps the configured order and names each server once. An empty
-/// request is valid and yields no servers.
-///
-/// # Errors
-///
-/// [`UnknownServers`] when a requested name is not configured.
-pub fn visible_servers(
-    configured: &[String],
-    requested: Option<&[String]>,
-) -> Result<Vec<String>, UnknownServers> {
-    let Some(requested) = requested else {
-        return Ok(configured.to_vec());
-    };
-    let unknown: Vec<String> = requested
-        .iter()
-        .filter(|name| !configured.contains(name))
-        .cloned()
-        .collect();
-    if !unknown.is_empty() {
-        return Err(UnknownServers {
-            unknown,
-            known: configured.to_vec(),
-        });
-    }
-    Ok(configured
-        .iter()
-        .filter(|name| requested.contains(name))
-        .cloned()
-        .collect())
-}
-
-fn describe_unknown(unknown: &[String], known: &[String]) -> String {
-    let noun = if unknown.len() == 1 {
-        "server"
-    } else {
-        "servers"
-    };
-    let unknown = quoted_list(unknown.iter().map(String::as_str));
-    if known.is_empty() {
-        format!("unknown {noun} {unknown}: no servers are configured")
-    } else {
-        let known = quoted_list(known.iter().map(String::as_str));
-        format!("unknown {noun} {unknown}; the configured servers are {known}")
-    }
-}
-
 /// "`a`, `b`, `c`"
 fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     items
@@ -207,10 +154,6 @@ mod tests {
             max_calls_per_run: max_calls,
         };
         Policy::new(BTreeMap::from([(server.to_owned(), rules)]))
-    }
-
-    fn names(items: &[&str]) -> Vec<String> {
-        items.iter().map(|item| (*item).to_owned()).collect()
     }
 
     #[test]
@@ -320,41 +263,5 @@ mod tests {
             Some(patterns(&["get_*"]))
         );
         assert!(policy.rules("other").is_none());
-    }
-
-    #[test]
-    fn all_configured_servers_are_visible_without_a_request() {
-        let visible = visible_servers(&names(&["b", "a"]), None);
-        assert_eq!(visible, Ok(names(&["b", "a"])));
-    }
-
-    #[test]
-    fn a_request_narrows_to_configured_order_without_duplicates() {
-        let requested = names(&["c", "a", "c"]);
-        let visible = visible_servers(&names(&["a", "b", "c"]), Some(&requested));
-        assert_eq!(visible, Ok(names(&["a", "c"])));
-        assert_eq!(visible_servers(&names(&["a"]), Some(&[])), Ok(vec![]));
-    }
-
-    #[test]
-    fn unknown_requested_servers_are_listed_with_the_known_ones() {
-        let requested = names(&["a", "nope", "gone"]);
-        let error = visible_servers(&names(&["a", "b"]), Some(&requested)).unwrap_err();
-        assert_eq!(error.unknown, names(&["nope", "gone"]));
-        assert_eq!(error.known, names(&["a", "b"]));
-        assert_eq!(
-            error.to_string(),
-            "unknown servers `nope`, `gone`; the configured servers are `a`, `b`"
-        );
-    }
-
-    #[test]
-    fn unknown_server_message_when_nothing_is_configured() {
-        let requested = names(&["a"]);
-        let error = visible_servers(&[], Some(&requested)).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "unknown server `a`: no servers are configured"
-        );
     }
 }

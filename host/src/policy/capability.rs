@@ -1,0 +1,321 @@
+//! A run's capabilities: the one place that decides what a run may reach and
+//! how much of it, and that counts what the run has used.
+//!
+//! [`Capabilities`] start as everything the configuration offers and can only
+//! be narrowed: [`Capabilities::narrow`] intersects the visible servers with a
+//! request (`execute_code`'s `mcpServers`; a skill's declared servers narrow
+//! the same way, never widening the caller's). Every check made before a
+//! downstream server is reached is a method here, refusing with a
+//! [`CapabilityError`]:
+//! - the server must be visible to the run ([`Capabilities::check_server`]);
+//! - the tool must be allowed by the server's [`Policy`]
+//!   ([`Capabilities::check_tool`], where an approval step belongs);
+//! - a call must fit the run's [`Budget`] when it is admitted
+//!   ([`Capabilities::admit_call`]): calls per run and per server, the size
+//!   of its arguments, the run's total of argument bytes sent, and a budget of
+//!   bytes received that is not yet spent;
+//! - a result must fit what is left of the bytes-received budget
+//!   ([`Capabilities::receive`]), checked on its size before it is converted.
+//!
+//! When the run ends its capabilities are revoked ([`Capabilities::revoke`]):
+//! later requests are refused, and host work done for the run (ranking a
+//! search, rendering declarations) stops at its next check of
+//! [`Capabilities::is_revoked`].
+//!
+//! It does no I/O and knows nothing of MCP, the sandbox or WIT: callers map a
+//! [`CapabilityError`] to their own error types at their edge.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::{Decision, Policy, quoted_list};
+
+/// The per-run caps on tool use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Tool calls per run, over all servers (`limits.maxToolCalls`).
+    pub max_calls: u32,
+    /// Bytes of JSON arguments of one call (`limits.maxToolArgumentBytes`).
+    pub max_argument_bytes: u64,
+    /// Bytes of JSON arguments per run, counted at admission (`limits.maxToolBytesSent`).
+    pub max_bytes_sent: u64,
+    /// Bytes of tool results per run (`limits.maxToolBytesReceived`).
+    pub max_bytes_received: u64,
+}
+
+/// Why a request of a run is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CapabilityError {
+    #[error("server `{server}` is not available to this run; it may use: {visible}")]
+    ServerNotGranted { server: String, visible: String },
+    #[error("no MCP server is named `{server}`; known servers: {visible}")]
+    NoSuchServer { server: String, visible: String },
+    /// `reason` names the tool, the server and the config key responsible.
+    #[error("{reason}")]
+    ToolDenied { reason: String },
+    #[error("the run reached its limit of {max} tool calls")]
+    RunCalls { max: u32 },
+    #[error("the run reached its limit of {max} calls to server `{server}`")]
+    ServerCalls { server: String, max: u32 },
+    #[error("the tool arguments are {bytes} bytes of JSON, over the limit of {max} bytes per call")]
+    ArgumentsTooLarge { bytes: u64, max: u64 },
+    #[error("the run would send more than its limit of {max} bytes of tool arguments")]
+    BytesSent { max: u64 },
+    #[error("the run received more than its limit of {max} bytes from tools")]
+    BytesReceived { max: u64 },
+    #[error("the tool result is {bytes} bytes, more than the {remaining} bytes left of the run's limit of {max} bytes received from tools")]
+    ResultTooLarge { bytes: u64, remaining: u64, max: u64 },
+    #[error("the run has ended")]
+    Revoked,
+}
+
+/// A run asked for servers that are not configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", describe_unknown(unknown, known))]
+pub struct UnknownServers {
+    /// The requested names that are not configured, in request order.
+    pub unknown: Vec<String>,
+    /// Every configured server name.
+    pub known: Vec<String>,
+}
+
+/// What one run has used so far.
+#[derive(Debug, Default)]
+struct Ledger {
+    calls: u32,
+    calls_by_server: HashMap<String, u32>,
+    bytes_sent: u64,
+    bytes_received: u64,
+}
+
+/// What one run may reach, and how much of it it has used.
+#[derive(Debug)]
+pub struct Capabilities {
+    configured: Vec<String>,
+    visible: Vec<String>,
+    policy: Arc<Policy>,
+    budget: Budget,
+    ledger: Mutex<Ledger>,
+    revoked: AtomicBool,
+}
+
+impl Capabilities {
+    /// Every configured server, under `policy` and `budget`.
+    pub fn new(configured: Vec<String>, policy: Arc<Policy>, budget: Budget) -> Self {
+        let visible = configured.clone();
+        Capabilities { configured, visible, policy, budget, ledger: Mutex::default(), revoked: AtomicBool::new(false) }
+    }
+
+    /// Keeps only the visible servers `requested` names, in configured order.
+    /// An empty request leaves none.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownServers`] when a requested name is not configured.
+    pub fn narrow(mut self, requested: &[String]) -> Result<Self, UnknownServers> {
+        let unknown: Vec<String> = requested.iter().filter(|name| !self.configured.contains(name)).cloned().collect();
+        if !unknown.is_empty() {
+            return Err(UnknownServers { unknown, known: self.configured });
+        }
+        self.visible.retain(|name| requested.contains(name));
+        Ok(self)
+    }
+
+    /// The servers the run may see, in configured order.
+    pub fn visible(&self) -> &[String] {
+        &self.visible
+    }
+
+    /// Whether the run may see `server`.
+    pub fn check_server(&self, server: &str) -> Result<(), CapabilityError> {
+        self.check_live()?;
+        if self.visible.iter().any(|name| name == server) {
+            return Ok(());
+        }
+        let visible = if self.visible.is_empty() { "(none)".to_owned() } else { self.visible.join(", ") };
+        let server = server.to_owned();
+        if self.configured.contains(&server) {
+            Err(CapabilityError::ServerNotGranted { server, visible })
+        } else {
+            Err(CapabilityError::NoSuchServer { server, visible })
+        }
+    }
+
+    /// Whether the run may call `tool` (its exact name) of `server`.
+    pub fn check_tool(&self, server: &str, tool: &str) -> Result<(), CapabilityError> {
+        self.check_server(server)?;
+        match self.policy.check_tool(server, tool) {
+            Decision::Allow => Ok(()),
+            Decision::Deny { reason } => Err(CapabilityError::ToolDenied { reason }),
+        }
+    }
+
+    /// Admits one call to `server` with `argument_bytes` of JSON arguments,
+    /// counting it, or refuses it without counting anything.
+    pub fn admit_call(&self, server: &str, argument_bytes: usize) -> Result<(), CapabilityError> {
+        self.check_server(server)?;
+        let budget = &self.budget;
+        let bytes = argument_bytes as u64;
+        if bytes > budget.max_argument_bytes {
+            return Err(CapabilityError::ArgumentsTooLarge { bytes, max: budget.max_argument_bytes });
+        }
+        let mut ledger = self.ledger.lock().expect("ledger lock");
+        if ledger.bytes_received >= budget.max_bytes_received {
+            return Err(CapabilityError::BytesReceived { max: budget.max_bytes_received });
+        }
+        if ledger.calls >= budget.max_calls {
+            return Err(CapabilityError::RunCalls { max: budget.max_calls });
+        }
+        let server_calls = ledger.calls_by_server.get(server).copied().unwrap_or(0);
+        if let Some(max) = self.policy.max_calls(server).filter(|max| server_calls >= *max) {
+            return Err(CapabilityError::ServerCalls { server: server.to_owned(), max });
+        }
+        if ledger.bytes_sent.saturating_add(bytes) > budget.max_bytes_sent {
+            return Err(CapabilityError::BytesSent { max: budget.max_bytes_sent });
+        }
+        ledger.calls += 1;
+        *ledger.calls_by_server.entry(server.to_owned()).or_default() += 1;
+        ledger.bytes_sent += bytes;
+        Ok(())
+    }
+
+    /// Counts `bytes` of one result as received; refuses the result when it is
+    /// more than what was left of the budget (the bytes still count, so the
+    /// budget is then spent).
+    pub fn receive(&self, bytes: u64) -> Result<(), CapabilityError> {
+        let max = self.budget.max_bytes_received;
+        let mut ledger = self.ledger.lock().expect("ledger lock");
+        let remaining = max.saturating_sub(ledger.bytes_received);
+        ledger.bytes_received = ledger.bytes_received.saturating_add(bytes);
+        if bytes > remaining {
+            return Err(CapabilityError::ResultTooLarge { bytes, remaining, max });
+        }
+        Ok(())
+    }
+
+    /// Ends the run's capabilities: every later request is refused.
+    pub fn revoke(&self) {
+        self.revoked.store(true, Ordering::Release);
+    }
+
+    /// Whether the run has ended; long host work for the run checks this.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::Acquire)
+    }
+
+    fn check_live(&self) -> Result<(), CapabilityError> {
+        if self.is_revoked() { Err(CapabilityError::Revoked) } else { Ok(()) }
+    }
+}
+
+fn describe_unknown(unknown: &[String], known: &[String]) -> String {
+    let noun = if unknown.len() == 1 { "server" } else { "servers" };
+    let unknown = quoted_list(unknown.iter().map(String::as_str));
+    if known.is_empty() {
+        format!("unknown {noun} {unknown}: no servers are configured")
+    } else {
+        let known = quoted_list(known.iter().map(String::as_str));
+        format!("unknown {noun} {unknown}; the configured servers are {known}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::policy::{Pattern, ServerRules};
+
+    const BUDGET: Budget = Budget { max_calls: 3, max_argument_bytes: 100, max_bytes_sent: 250, max_bytes_received: 1000 };
+
+    fn names(items: &[&str]) -> Vec<String> {
+        items.iter().map(|item| (*item).to_owned()).collect()
+    }
+
+    fn capabilities(configured: &[&str]) -> Capabilities {
+        let rules = ServerRules { allow_tools: vec![], deny_tools: vec![Pattern::new("remove_*")], max_calls_per_run: Some(2) };
+        let policy = Policy::new(BTreeMap::from([("b".to_owned(), rules)]));
+        Capabilities::new(names(configured), Arc::new(policy), BUDGET)
+    }
+
+    #[test]
+    fn all_configured_servers_are_visible_until_narrowed() {
+        assert_eq!(capabilities(&["b", "a"]).visible(), names(&["b", "a"]));
+    }
+
+    #[test]
+    fn narrowing_intersects_in_configured_order_and_never_widens() {
+        let narrowed = capabilities(&["a", "b", "c"]).narrow(&names(&["c", "a", "c"])).unwrap();
+        assert_eq!(narrowed.visible(), names(&["a", "c"]));
+        let again = narrowed.narrow(&names(&["b", "c"])).unwrap();
+        assert_eq!(again.visible(), names(&["c"]), "a second narrowing (a skill) cannot add `b` back");
+        assert!(capabilities(&["a"]).narrow(&[]).unwrap().visible().is_empty());
+    }
+
+    #[test]
+    fn narrowing_to_unknown_servers_names_them_and_the_known_ones() {
+        let error = capabilities(&["a", "b"]).narrow(&names(&["a", "nope", "gone"])).unwrap_err();
+        assert_eq!(error.unknown, names(&["nope", "gone"]));
+        assert_eq!(error.to_string(), "unknown servers `nope`, `gone`; the configured servers are `a`, `b`");
+        let nothing = capabilities(&[]).narrow(&names(&["a"])).unwrap_err();
+        assert_eq!(nothing.to_string(), "unknown server `a`: no servers are configured");
+    }
+
+    #[test]
+    fn servers_outside_the_grant_are_denied_and_unknown_ones_not_found() {
+        let run = capabilities(&["a", "b"]).narrow(&names(&["a"])).unwrap();
+        assert_eq!(run.check_server("a"), Ok(()));
+        assert!(matches!(run.check_server("b"), Err(CapabilityError::ServerNotGranted { .. })));
+        assert!(matches!(run.check_server("zzz"), Err(CapabilityError::NoSuchServer { .. })));
+        assert!(matches!(run.admit_call("b", 2), Err(CapabilityError::ServerNotGranted { .. })));
+    }
+
+    #[test]
+    fn tools_follow_the_policy() {
+        let run = capabilities(&["a", "b"]);
+        assert_eq!(run.check_tool("b", "get"), Ok(()));
+        let denied = run.check_tool("b", "remove_all").unwrap_err();
+        assert!(denied.to_string().contains("denyTools"), "{denied}");
+    }
+
+    #[test]
+    fn calls_are_capped_per_server_and_per_run() {
+        let run = capabilities(&["a", "b"]);
+        run.admit_call("b", 2).unwrap();
+        run.admit_call("b", 2).unwrap();
+        assert_eq!(run.admit_call("b", 2), Err(CapabilityError::ServerCalls { server: "b".into(), max: 2 }));
+        run.admit_call("a", 2).unwrap();
+        assert_eq!(run.admit_call("a", 2), Err(CapabilityError::RunCalls { max: 3 }));
+    }
+
+    #[test]
+    fn argument_bytes_are_capped_per_call_and_per_run_before_counting() {
+        let run = capabilities(&["a"]);
+        assert_eq!(run.admit_call("a", 101), Err(CapabilityError::ArgumentsTooLarge { bytes: 101, max: 100 }));
+        run.admit_call("a", 100).unwrap();
+        run.admit_call("a", 100).unwrap();
+        assert_eq!(run.admit_call("a", 51), Err(CapabilityError::BytesSent { max: 250 }));
+        run.admit_call("a", 50).unwrap();
+    }
+
+    #[test]
+    fn a_spent_receive_budget_refuses_further_calls() {
+        let run = capabilities(&["a"]);
+        run.admit_call("a", 2).unwrap();
+        run.receive(600).unwrap();
+        assert_eq!(run.receive(500), Err(CapabilityError::ResultTooLarge { bytes: 500, remaining: 400, max: 1000 }));
+        assert_eq!(run.admit_call("a", 2), Err(CapabilityError::BytesReceived { max: 1000 }));
+    }
+
+    #[test]
+    fn a_revoked_grant_refuses_everything() {
+        let run = capabilities(&["a"]);
+        assert!(!run.is_revoked());
+        run.revoke();
+        assert!(run.is_revoked());
+        assert_eq!(run.check_server("a"), Err(CapabilityError::Revoked));
+        assert_eq!(run.admit_call("a", 2), Err(CapabilityError::Revoked));
+    }
+}

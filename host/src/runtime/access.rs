@@ -1,0 +1,139 @@
+//! The edge between the bridge and the sandbox: a run's [`RunGrant`] as the
+//! sandbox's [`ToolAccess`], with every [`BridgeError`] mapped to the WIT
+//! [`Failure`] the program sees. This is the only place that knows both.
+//!
+//! The grant is revoked when the run ends, even when the run's future is
+//! dropped (a cancelled request), so host work still running for it stops.
+
+use std::sync::Arc;
+
+use crate::bridge::{BridgeError, DiscoveryError, DownstreamError, RunGrant};
+use crate::policy::CapabilityError;
+use crate::sandbox::{Failure, FailureKind, ToolAccess, ToolFuture};
+
+/// A run's grant, seen by the sandbox.
+pub struct GrantAccess {
+    grant: Arc<RunGrant>,
+}
+
+impl GrantAccess {
+    pub fn new(grant: Arc<RunGrant>) -> Self {
+        GrantAccess { grant }
+    }
+}
+
+/// Revokes the grant when the run is over, however it ends.
+pub struct RevokeOnDrop(pub Arc<RunGrant>);
+
+impl Drop for RevokeOnDrop {
+    fn drop(&mut self) {
+        self.0.revoke();
+    }
+}
+
+impl ToolAccess for GrantAccess {
+    fn server_names(&self) -> Vec<String> {
+        self.grant.server_names().to_vec()
+    }
+
+    fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure> {
+        let call = self.grant.call_tool(server, tool, arguments.to_owned()).map_err(|error| failure(&error, server, tool))?;
+        Ok(completing(call, server, tool))
+    }
+
+    fn list_servers(&self) -> ToolFuture {
+        let listing = self.grant.list_servers();
+        Box::pin(async move { Ok(listing.await) })
+    }
+
+    fn list_tools(&self, server: &str) -> Result<ToolFuture, Failure> {
+        let listing = self.grant.list_tools(server).map_err(|error| failure(&error, server, ""))?;
+        Ok(completing(listing, server, ""))
+    }
+
+    fn search_tools(&self, query: &str, detail: &str, limit: u32) -> ToolFuture {
+        completing(self.grant.search_tools(query, detail, limit), "", "")
+    }
+
+    fn describe_tools(&self, names: Vec<String>) -> ToolFuture {
+        completing(self.grant.describe_tools(names), "", "")
+    }
+}
+
+/// `work` as an operation whose error is a [`Failure`] about `server` and `tool`.
+fn completing(work: impl Future<Output = Result<String, BridgeError>> + Send + 'static, server: &str, tool: &str) -> ToolFuture {
+    let (server, tool) = (server.to_owned(), tool.to_owned());
+    Box::pin(async move { work.await.map_err(|error| failure(&error, &server, &tool)) })
+}
+
+fn failure(error: &BridgeError, server: &str, tool: &str) -> Failure {
+    Failure::new(failure_kind(error), error.to_string(), server, tool)
+}
+
+fn failure_kind(error: &BridgeError) -> FailureKind {
+    match error {
+        BridgeError::Capability(refused) => capability_kind(refused),
+        BridgeError::NoSuchTool { .. } | BridgeError::NotDescribed(_) => FailureKind::NotFound,
+        BridgeError::InvalidArguments(_) => FailureKind::InvalidArguments,
+        BridgeError::ToolFailed(_) => FailureKind::ToolError,
+        BridgeError::TooLarge(_) => FailureKind::ToolLimit,
+        BridgeError::Downstream(failed) => downstream_kind(failed),
+        BridgeError::Discovery(failed) => discovery_kind(failed),
+    }
+}
+
+fn capability_kind(error: &CapabilityError) -> FailureKind {
+    match error {
+        CapabilityError::ServerNotGranted { .. } | CapabilityError::ToolDenied { .. } | CapabilityError::Revoked => {
+            FailureKind::CapabilityDenied
+        }
+        CapabilityError::NoSuchServer { .. } => FailureKind::NotFound,
+        CapabilityError::RunCalls { .. }
+        | CapabilityError::ServerCalls { .. }
+        | CapabilityError::ArgumentsTooLarge { .. }
+        | CapabilityError::BytesSent { .. }
+        | CapabilityError::BytesReceived { .. }
+        | CapabilityError::ResultTooLarge { .. } => FailureKind::ToolLimit,
+    }
+}
+
+fn downstream_kind(error: &DownstreamError) -> FailureKind {
+    match error {
+        DownstreamError::TimedOut { .. } => FailureKind::Timeout,
+        DownstreamError::Rejected { .. } => FailureKind::ToolError,
+        DownstreamError::Unavailable { .. } | DownstreamError::Broken { .. } => FailureKind::TransportError,
+    }
+}
+
+fn discovery_kind(error: &DiscoveryError) -> FailureKind {
+    match error {
+        DiscoveryError::Query(_) | DiscoveryError::Detail(_) | DiscoveryError::TooManyNames { .. } => FailureKind::InvalidArguments,
+        DiscoveryError::TooLarge { .. } => FailureKind::ToolLimit,
+        DiscoveryError::Interrupted => FailureKind::Timeout,
+        DiscoveryError::Crashed => FailureKind::TransportError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::Detail;
+
+    #[test]
+    fn refusals_keep_their_kinds_at_the_edge() {
+        let cases = [
+            (BridgeError::Capability(CapabilityError::ServerNotGranted { server: "a".into(), visible: "b".into() }), FailureKind::CapabilityDenied),
+            (BridgeError::Capability(CapabilityError::NoSuchServer { server: "a".into(), visible: "b".into() }), FailureKind::NotFound),
+            (BridgeError::Capability(CapabilityError::ArgumentsTooLarge { bytes: 2, max: 1 }), FailureKind::ToolLimit),
+            (BridgeError::Capability(CapabilityError::BytesReceived { max: 1 }), FailureKind::ToolLimit),
+            (BridgeError::Discovery("lots".parse::<Detail>().unwrap_err()), FailureKind::InvalidArguments),
+            (BridgeError::Discovery(DiscoveryError::TooManyNames { count: 300 }), FailureKind::InvalidArguments),
+            (BridgeError::NotDescribed(vec!["x".into()]), FailureKind::NotFound),
+        ];
+        for (error, kind) in cases {
+            let failure = failure(&error, "s", "t");
+            assert_eq!(failure.kind, kind, "{error}");
+            assert_eq!((failure.message, failure.server.as_str(), failure.tool.as_str()), (error.to_string(), "s", "t"));
+        }
+    }
+}
