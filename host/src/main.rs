@@ -2,6 +2,7 @@
 //! (stdout is the MCP channel), load the configuration, then serve MCP over
 //! stdio or run one file.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,8 +24,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
 
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
+    // MCP clients store the host's stderr in log files: colour only on a terminal.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")))
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -44,7 +48,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run { file, servers, timeout_ms, options } => {
             let code = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let request = ExecuteRequest { code, timeout: timeout_ms.map(Duration::from_millis), servers };
+            let request = ExecuteRequest { code, timeout: timeout_ms.map(Duration::from_millis), servers, ..ExecuteRequest::default() };
             run_once(load_config(&options)?, request).await
         }
         Command::Types { out, options } => write_types(&load_config(&options)?, &out).await,
@@ -110,13 +114,13 @@ async fn write_types(config: &Config, out: &Path) -> Result<ExitCode> {
     let catalog = bridge.catalog().await;
     bridge.shutdown().await;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut written = vec![write_file(out, "runtime.d.ts", typegen::RUNTIME_DECLARATIONS)?];
+    let mut written = vec![write_file(out, typegen::RUNTIME_FILE_NAME, typegen::RUNTIME_DECLARATIONS)?];
     let mut servers = Vec::new();
     for (server, tools) in catalog.servers() {
         written.push(write_file(out, &typegen::declaration_file_name(server), &typegen::server_declarations(server, tools))?);
         servers.push(server);
     }
-    written.push(write_file(out, "index.d.ts", &typegen::index_declarations(&servers))?);
+    written.push(write_file(out, typegen::INDEX_FILE_NAME, &typegen::index_declarations(&servers))?);
     for path in written {
         println!("{}", path.display());
     }

@@ -1,27 +1,31 @@
 //! MCP resources: the TypeScript declarations a model (or its user) can read
 //! before writing code: one `.d.ts` per server, and the sandbox's own API.
+//!
+//! A resource's URI ends with the file name the `types` command writes
+//! (`typegen::declaration_file_name`), so every server has its own URI, apart
+//! from `runtime.d.ts`, whatever the server is named.
 
 use rmcp::ErrorData;
 use rmcp::model::{ReadResourceResult, Resource, ResourceContents};
 
 use crate::bridge::Bridge;
-use crate::typegen::RUNTIME_DECLARATIONS;
+use crate::typegen::{RUNTIME_DECLARATIONS, RUNTIME_FILE_NAME, declaration_file_name};
 
 const PREFIX: &str = "mcp-code-runtime://types/";
-const RUNTIME_NAME: &str = "runtime";
 const MIME_TYPE: &str = "application/typescript";
 
-fn uri(name: &str) -> String {
-    format!("{PREFIX}{name}.d.ts")
+fn uri(file: &str) -> String {
+    format!("{PREFIX}{file}")
 }
 
 /// The runtime API first, then one resource per configured server.
 pub fn list(servers: &[String]) -> Vec<Resource> {
-    let runtime = Resource::new(uri(RUNTIME_NAME), "runtime.d.ts")
+    let runtime = Resource::new(uri(RUNTIME_FILE_NAME), RUNTIME_FILE_NAME)
         .with_description("The sandbox API: mcp.call/servers/tools/search/describe, console, timers, McpError")
         .with_mime_type(MIME_TYPE);
     let servers = servers.iter().map(|server| {
-        Resource::new(uri(server), format!("{server}.d.ts"))
+        let file = declaration_file_name(server);
+        Resource::new(uri(&file), file)
             .with_description(format!("TypeScript declarations of the tools of MCP server `{server}` (import \"mcp://{server}\")"))
             .with_mime_type(MIME_TYPE)
     });
@@ -30,22 +34,48 @@ pub fn list(servers: &[String]) -> Vec<Resource> {
 
 /// The declarations behind `uri`; reading a server's starts it if needed.
 pub async fn read(bridge: &Bridge, uri: &str) -> Result<ReadResourceResult, ErrorData> {
-    let name = uri
-        .strip_prefix(PREFIX)
-        .and_then(|rest| rest.strip_suffix(".d.ts"))
-        .ok_or_else(|| ErrorData::resource_not_found(format!("no resource {uri}"), None))?;
-    let text = if name == RUNTIME_NAME {
+    let not_found = || ErrorData::resource_not_found(format!("no resource {uri}"), None);
+    let file = uri.strip_prefix(PREFIX).ok_or_else(not_found)?;
+    let text = if file == RUNTIME_FILE_NAME {
         RUNTIME_DECLARATIONS.to_owned()
     } else {
+        let names = bridge.server_names();
+        let server = server_of_file(&names, file).ok_or_else(not_found)?;
         let catalog = bridge.catalog().await;
-        match catalog.server_declarations(name) {
+        match catalog.server_declarations(server) {
             Some(declarations) => declarations,
             None => {
-                let reason = catalog.unavailable.iter().find(|(server, _)| server == name).map(|(_, reason)| reason.clone());
-                let message = reason.unwrap_or_else(|| format!("no MCP server is named `{name}`"));
+                let reason = catalog.unavailable.iter().find(|(name, _)| name == server).map(|(_, reason)| reason.clone());
+                let message = reason.unwrap_or_else(|| format!("no MCP server is named `{server}`"));
                 return Err(ErrorData::resource_not_found(message, None));
             }
         }
     };
     Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri).with_mime_type(MIME_TYPE)]))
+}
+
+/// The server whose declarations `file` holds.
+fn server_of_file<'a>(servers: &'a [String], file: &str) -> Option<&'a str> {
+    servers.iter().map(String::as_str).find(|server| declaration_file_name(server) == file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colliding_names_get_distinct_uris_that_lead_back_to_their_server() {
+        let servers: Vec<String> = ["runtime", "a.b", "a_b"].map(str::to_owned).to_vec();
+        let uris: Vec<String> = list(&servers).iter().map(|resource| resource.uri.clone()).collect();
+        let mut distinct = uris.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 4, "{uris:?}");
+        assert_eq!(uris[0], "mcp-code-runtime://types/runtime.d.ts");
+        for (server, uri) in servers.iter().zip(&uris[1..]) {
+            assert_eq!(server_of_file(&servers, uri.strip_prefix(PREFIX).unwrap()), Some(server.as_str()), "{uri}");
+        }
+        assert_eq!(server_of_file(&servers, "runtime.d.ts"), None);
+        assert_eq!(server_of_file(&servers, "a_b.d.ts"), Some("a_b"));
+    }
 }

@@ -279,9 +279,24 @@ fn index_references_runtime_and_servers() {
          /// <reference path=\"./runtime.d.ts\" />\n\
          /// <reference path=\"./time.d.ts\" />\n\
          /// <reference path=\"./task-master.d.ts\" />\n\
-         /// <reference path=\"./a_b.d.ts\" />\n"
+         /// <reference path=\"./a_b.612f62.d.ts\" />\n"
     );
-    assert_eq!(declaration_file_name(""), "_.d.ts");
+}
+
+#[test]
+fn colliding_server_names_get_distinct_files() {
+    let servers = ["runtime", "index", "a.b", "a_b", "a/b", "A_B", "Runtime", "", "task-master"];
+    let files: Vec<String> = servers.iter().map(|server| declaration_file_name(server)).collect();
+    let mut distinct: Vec<String> = files.iter().map(|file| file.to_lowercase()).collect();
+    distinct.extend([RUNTIME_FILE_NAME.to_owned(), INDEX_FILE_NAME.to_owned()]);
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), servers.len() + 2, "{files:?}");
+    assert_eq!(declaration_file_name("a_b"), "a_b.d.ts");
+    assert_eq!(declaration_file_name("a.b"), "a_b.612e62.d.ts");
+    assert_eq!(declaration_file_name("runtime"), "runtime.72756e74696d65.d.ts");
+    assert_eq!(declaration_file_name("task-master"), "task-master.d.ts");
+    assert!(files.iter().all(|file| file.ends_with(".d.ts") && !file.contains('/')), "{files:?}");
 }
 
 #[test]
