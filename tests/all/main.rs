@@ -3,6 +3,7 @@
 mod bridge;
 mod cache;
 mod discovery;
+mod downstream_faults;
 mod interop;
 mod sandbox;
 mod seed;

@@ -89,6 +89,8 @@ pub struct HostOptions {
     pub args: Vec<String>,
     /// A cache directory other than the shared one.
     pub cache_dir: Option<PathBuf>,
+    /// Extra environment variables of the host process.
+    pub env: Vec<(String, String)>,
 }
 
 impl Host {
@@ -121,7 +123,8 @@ impl Host {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", dir.path())
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", "warn")
+            .envs(options.env);
         let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn()?;
         let pid = transport.id().context("the host has a pid")?;
         let client = ().serve(transport).await.context("MCP initialize with the host")?;

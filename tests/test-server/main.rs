@@ -8,15 +8,25 @@
 //!
 //! # Usage
 //!
-//! `test-server [--exit-at-start] [--pid-file PATH] [--name NAME]`
+//! `test-server [--exit-at-start] [--pid-file PATH] [--start-log PATH]
+//! [--spawn-grandchild PIDFILE] [--name NAME]`
 //!
 //! - `--exit-at-start`: print a message to stderr and exit with code 3 before
 //!   speaking MCP (a server that fails to start).
 //! - `--pid-file PATH`: write this process's PID (decimal, no newline) to PATH
 //!   at start, before `--exit-at-start` is honoured, so tests can check that no
 //!   child outlives the host. The file is written whole (renamed into place).
+//! - `--start-log PATH`: append this process's PID and a newline to PATH at
+//!   start (before `--exit-at-start`), so tests can count how often the host
+//!   started the server.
+//! - `--spawn-grandchild PIDFILE`: start a child of this server (a
+//!   grandchild of the host) that sleeps until killed, in this process's process
+//!   group, and write its PID to PIDFILE (like `--pid-file`), as `npx`/`uvx`
+//!   wrappers do; tests check it does not outlive the server.
 //! - `--name NAME`: the server name reported in `serverInfo` (default
 //!   `test-server`).
+//! - `--sleep-forever`: sleep until killed, speaking no MCP (what the grandchild
+//!   runs).
 //!
 //! Bad command-line arguments exit with code 2.
 //!
@@ -47,6 +57,19 @@
 //! - `added_later {}`: the text "added later"; unknown until `notify_change`.
 //! - `get-time-zone {}`: the text "UTC" (a hyphenated name).
 //! - `get_user_name {}`: the text "tester" (a `snake_case` name).
+//! - `get_env {}`: the text of a JSON object of this process's environment.
+//! - `stderr_flood {lineBytes?: integer, lines?: integer}`: writes to stderr one
+//!   line of `lineBytes` bytes (default 1 MiB, at most 1 GiB, written in 1 MiB
+//!   chunks), one line that is not UTF-8, then `lines` short lines (default
+//!   10,000), waits 200 ms, writes one more line, and returns `{"written": true}`.
+//!   A host that stops reading stderr makes the last write fail, and the tool
+//!   then panics.
+//! - `giant_line {bytes: integer}`: writes a line of `bytes` bytes of `x` (not
+//!   JSON-RPC) to stdout, in 1 MiB chunks, then never answers.
+//! - `cancellations {}`: `{"count": n, "ids": [...]}`, the `notifications/cancelled`
+//!   this process has received and the request ids they named.
+//! - `notify_change {failNextList?: boolean}`: with `failNextList`, the next
+//!   `tools/list` (only that one) answers with an error.
 
 mod server;
 
@@ -61,7 +84,8 @@ use rmcp::ServiceExt;
 
 use crate::server::TestServer;
 
-const USAGE: &str = "usage: test-server [--exit-at-start] [--pid-file PATH] [--name NAME]";
+const USAGE: &str = "usage: test-server [--exit-at-start] [--pid-file PATH] [--start-log PATH] \
+                     [--spawn-grandchild PIDFILE] [--name NAME] [--sleep-forever]";
 
 /// The exit code of `--exit-at-start`.
 const EXIT_AT_START_CODE: u8 = 3;
@@ -72,6 +96,9 @@ const USAGE_ERROR_CODE: u8 = 2;
 struct Options {
     exit_at_start: bool,
     pid_file: Option<PathBuf>,
+    start_log: Option<PathBuf>,
+    grandchild_pid_file: Option<PathBuf>,
+    sleep_forever: bool,
     name: String,
 }
 
@@ -84,13 +111,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(USAGE_ERROR_CODE);
         }
     };
-    if let Some(path) = &options.pid_file
-        && let Err(error) = write_pid_file(path)
-    {
-        eprintln!(
-            "test-server: cannot write pid file {}: {error}",
-            path.display()
-        );
+    if options.sleep_forever {
+        std::future::pending::<()>().await;
+    }
+    if let Err(message) = record_start(&options) {
+        eprintln!("test-server: {message}");
         return ExitCode::from(USAGE_ERROR_CODE);
     }
     if options.exit_at_start {
@@ -110,6 +135,9 @@ fn parse_options(mut args: impl Iterator<Item = OsString>) -> Result<Options, St
     let mut options = Options {
         exit_at_start: false,
         pid_file: None,
+        start_log: None,
+        grandchild_pid_file: None,
+        sleep_forever: false,
         name: "test-server".to_owned(),
     };
     while let Some(arg) = args.next() {
@@ -118,6 +146,14 @@ fn parse_options(mut args: impl Iterator<Item = OsString>) -> Result<Options, St
             Some("--pid-file") => {
                 options.pid_file = Some(flag_value(&mut args, "--pid-file")?.into());
             }
+            Some("--start-log") => {
+                options.start_log = Some(flag_value(&mut args, "--start-log")?.into());
+            }
+            Some("--spawn-grandchild") => {
+                options.grandchild_pid_file =
+                    Some(flag_value(&mut args, "--spawn-grandchild")?.into());
+            }
+            Some("--sleep-forever") => options.sleep_forever = true,
             Some("--name") => {
                 options.name = flag_value(&mut args, "--name")?
                     .into_string()
@@ -133,13 +169,52 @@ fn flag_value(args: &mut impl Iterator<Item = OsString>, flag: &str) -> Result<O
     args.next().ok_or_else(|| format!("{flag} needs a value"))
 }
 
-/// Writes the PID to a temporary file beside `path` and renames it into place,
+/// Writes the pid file and the start log, and starts the grandchild, as the
+/// flags ask.
+fn record_start(options: &Options) -> Result<(), String> {
+    let pid = std::process::id();
+    if let Some(path) = &options.pid_file {
+        write_pid_file(path, pid)
+            .map_err(|error| format!("cannot write pid file {}: {error}", path.display()))?;
+    }
+    if let Some(path) = &options.start_log {
+        append_line(path, &pid.to_string())
+            .map_err(|error| format!("cannot append to {}: {error}", path.display()))?;
+    }
+    if let Some(path) = &options.grandchild_pid_file {
+        let grandchild = spawn_sleeper().map_err(|error| format!("cannot start the grandchild: {error}"))?;
+        write_pid_file(path, grandchild)
+            .map_err(|error| format!("cannot write pid file {}: {error}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes `pid` to a temporary file beside `path` and renames it into place,
 /// so a reader never sees a partly written file.
-fn write_pid_file(path: &Path) -> std::io::Result<()> {
+fn write_pid_file(path: &Path, pid: u32) -> std::io::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
-    std::fs::write(&temporary, std::process::id().to_string())?;
+    std::fs::write(&temporary, pid.to_string())?;
     std::fs::rename(&temporary, path)
+}
+
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(format!("{line}\n").as_bytes())
+}
+
+/// Starts this binary with `--sleep-forever` in this process's process group,
+/// detached from our stdio, and leaves it running: its PID.
+fn spawn_sleeper() -> std::io::Result<u32> {
+    use std::process::{Command, Stdio};
+    let child = Command::new(std::env::current_exe()?)
+        .arg("--sleep-forever")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok(child.id())
 }
 
 /// Serves MCP on stdin/stdout until the client closes the connection.

@@ -5,7 +5,11 @@
 //! and because arguments that do not parse must give a tool error result.
 
 use std::{
-    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    io::Write,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -13,10 +17,11 @@ use rmcp::{
     ErrorData as McpError, Peer, RoleServer, ServerHandler,
     handler::server::tool::schema_for_input,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotificationParam,
+        ContentBlock, Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
+        ServerConfig, Tool,
     },
-    service::RequestContext,
+    service::{NotificationContext, RequestContext},
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -65,6 +70,33 @@ struct StructuredArgs {
     value: Option<Value>,
 }
 
+/// The most bytes one `stderr_flood` line or `giant_line` may have.
+const MAX_FLOOD_BYTES: usize = 1024 * 1024 * 1024;
+/// Floods and giant lines are written in chunks of this size.
+const CHUNK_BYTES: usize = 1024 * 1024;
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct StderrFloodArgs {
+    /// Length of the one huge line (default 1 MiB).
+    line_bytes: Option<usize>,
+    /// Short lines written after it (default 10,000).
+    lines: Option<u32>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct GiantLineArgs {
+    /// Length of the line written to stdout, in bytes.
+    bytes: usize,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct NotifyChangeArgs {
+    /// Make the next `tools/list` fail.
+    fail_next_list: Option<bool>,
+}
+
 /// The arguments of the tools that take none.
 #[derive(JsonSchema)]
 struct NoArgs {}
@@ -74,6 +106,9 @@ pub struct TestServer {
     name: String,
     counter_calls: AtomicU64,
     tools_changed: AtomicBool,
+    fail_next_list: AtomicBool,
+    /// The request ids named by the `notifications/cancelled` received.
+    cancelled: Mutex<Vec<Value>>,
 }
 
 impl TestServer {
@@ -82,6 +117,8 @@ impl TestServer {
             name,
             counter_calls: AtomicU64::new(0),
             tools_changed: AtomicBool::new(false),
+            fail_next_list: AtomicBool::new(false),
+            cancelled: Mutex::new(Vec::new()),
         }
     }
 
@@ -106,9 +143,22 @@ impl TestServer {
                 "counter",
                 "Returns {\"count\": n}, n counting calls to counter.",
             ),
-            tool::<NoArgs>(
+            tool::<NotifyChangeArgs>(
                 "notify_change",
                 "Sends tools/list_changed and adds added_later.",
+            ),
+            tool::<NoArgs>("get_env", "Returns this process's environment."),
+            tool::<StderrFloodArgs>(
+                "stderr_flood",
+                "Writes a huge line, a non-UTF-8 line and many lines to stderr.",
+            ),
+            tool::<GiantLineArgs>(
+                "giant_line",
+                "Writes a line of `bytes` bytes to stdout, then never answers.",
+            ),
+            tool::<NoArgs>(
+                "cancellations",
+                "Returns the notifications/cancelled received.",
             ),
             tool::<NoArgs>("get-time-zone", "Returns \"UTC\"."),
             tool::<NoArgs>("get_user_name", "Returns \"tester\"."),
@@ -124,12 +174,19 @@ impl TestServer {
         json_text(&json!({ "count": count }))
     }
 
-    async fn notify_change(&self, peer: &Peer<RoleServer>) -> Outcome {
+    async fn notify_change(&self, args: &Value, peer: &Peer<RoleServer>) -> Outcome {
+        let NotifyChangeArgs { fail_next_list } = parse(args)?;
+        self.fail_next_list.store(fail_next_list.unwrap_or(false), Ordering::SeqCst);
         self.tools_changed.store(true, Ordering::SeqCst);
         peer.notify_tool_list_changed()
             .await
             .map_err(|error| format!("cannot send notifications/tools/list_changed: {error}"))?;
         Ok(text("tool list changed: added_later is now listed"))
+    }
+
+    fn cancellations(&self) -> CallToolResult {
+        let ids = self.cancelled.lock().expect("cancellations lock").clone();
+        json_text(&json!({ "count": ids.len(), "ids": ids }))
     }
 }
 
@@ -148,7 +205,19 @@ impl ServerHandler for TestServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
+        if self.fail_next_list.swap(false, Ordering::SeqCst) {
+            return Err(McpError::internal_error("tools/list fails on purpose", None));
+        }
         Ok(ListToolsResult::with_all_items(self.tools()))
+    }
+
+    async fn on_cancelled(
+        &self,
+        notification: CancelledNotificationParam,
+        _context: NotificationContext<RoleServer>,
+    ) {
+        let id = serde_json::to_value(&notification.request_id).unwrap_or(Value::Null);
+        self.cancelled.lock().expect("cancellations lock").push(id);
     }
 
     async fn call_tool(
@@ -167,7 +236,11 @@ impl ServerHandler for TestServer {
             "structured" => structured(&args),
             "image" => Ok(image()),
             "counter" => Ok(self.counter()),
-            "notify_change" => self.notify_change(&context.peer).await,
+            "notify_change" => self.notify_change(&args, &context.peer).await,
+            "get_env" => Ok(get_env()),
+            "stderr_flood" => stderr_flood(&args).await,
+            "giant_line" => giant_line(&args).await,
+            "cancellations" => Ok(self.cancellations()),
             "added_later" if self.tools_changed() => Ok(text("added later")),
             "get-time-zone" => Ok(text("UTC")),
             "get_user_name" => Ok(text("tester")),
@@ -251,4 +324,63 @@ fn image() -> CallToolResult {
         ContentBlock::image(PNG_BASE64, "image/png"),
         ContentBlock::text("an image"),
     ])
+}
+
+fn get_env() -> CallToolResult {
+    let env: serde_json::Map<String, Value> = std::env::vars_os()
+        .map(|(key, value)| {
+            let value = Value::String(value.to_string_lossy().into_owned());
+            (key.to_string_lossy().into_owned(), value)
+        })
+        .collect();
+    json_text(&Value::Object(env))
+}
+
+async fn stderr_flood(args: &Value) -> Outcome {
+    let StderrFloodArgs { line_bytes, lines } = parse(args)?;
+    let line_bytes = line_bytes.unwrap_or(CHUNK_BYTES);
+    if line_bytes > MAX_FLOOD_BYTES {
+        return Err(format!("lineBytes must be at most {MAX_FLOOD_BYTES}"));
+    }
+    flood_stderr(line_bytes, lines.unwrap_or(10_000)).map_err(|error| format!("stderr: {error}"))?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    eprintln!("test-server: the flood is over");
+    Ok(json_text(&json!({ "written": true })))
+}
+
+/// One line of `line_bytes` bytes, one that is not UTF-8, then `lines` short ones.
+fn flood_stderr(line_bytes: usize, lines: u32) -> std::io::Result<()> {
+    let mut stderr = std::io::stderr().lock();
+    write_line_of_x(&mut stderr, line_bytes)?;
+    stderr.write_all(b"not UTF-8: \xff\xfe\xc3\n")?;
+    for line in 0..lines {
+        writeln!(stderr, "flood line {line}")?;
+    }
+    Ok(())
+}
+
+async fn giant_line(args: &Value) -> Outcome {
+    let GiantLineArgs { bytes } = parse(args)?;
+    if bytes > MAX_FLOOD_BYTES {
+        return Err(format!("bytes must be at most {MAX_FLOOD_BYTES}"));
+    }
+    let written = tokio::task::spawn_blocking(move || write_line_of_x(&mut std::io::stdout().lock(), bytes)).await;
+    match written {
+        Ok(Ok(())) => std::future::pending().await,
+        Ok(Err(error)) => Err(format!("stdout: {error}")),
+        Err(error) => Err(format!("the writer failed: {error}")),
+    }
+}
+
+/// Writes `bytes` bytes of `x` and a newline, in chunks.
+fn write_line_of_x(out: &mut impl Write, bytes: usize) -> std::io::Result<()> {
+    let chunk = vec![b'x'; CHUNK_BYTES.min(bytes)];
+    let mut left = bytes;
+    while left > 0 {
+        let now = left.min(chunk.len());
+        out.write_all(&chunk[..now])?;
+        left -= now;
+    }
+    out.write_all(b"\n")?;
+    out.flush()
 }
