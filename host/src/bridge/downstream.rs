@@ -1,33 +1,52 @@
 //! One downstream MCP server: its connection, started on first use and
-//! restarted after a crash, and its cached tool list.
+//! restarted after it breaks, and its cached tool list.
 //!
-//! A connection that fails to start is retried on a later use after a backoff
-//! that doubles with each failure; a connection that breaks during a call is
-//! dropped, so the next call starts the server again.
+//! The child process of a stdio server (environment, process group, stderr,
+//! killing) is [`process`]'s and [`stderr`]'s; the stdio transport, with its
+//! cap on message size, is [`stdio`]'s; Streamable HTTP is `super::http`'s.
+//! This module only decides when to connect, and what a failure means.
 //!
-//! # Security
-//! Children run with the environment the user configured for them, in their
-//! own process group, and receive SIGTERM if the host dies (Linux
-//! `PR_SET_PDEATHSIG`), so none outlives the host.
+//! # Starts, losses and backoff
+//! A server that fails to start is retried on a later use after a backoff
+//! that doubles with each failure (0.5 s up to 30 s). A connection that
+//! breaks (the server exits, crashes or breaks the protocol) is dropped and
+//! shown as `failed: <reason>`; the next use starts the server again, at once
+//! for the first [`LOSSES_BEFORE_BACKOFF`] losses in a row, then after the
+//! same doubling backoff. A call the server answers ends the streak, so a
+//! server that crashes on every call is not respawned for each of them.
+//!
+//! # Tools
+//! The tool list is fetched on first use and cached. It is fetched again
+//! after `notifications/tools/list_changed` and after every (re)start, and a
+//! fetch that fails leaves it marked stale, so the next use tries again.
+//!
+//! # Cancellation
+//! A call abandoned by its caller, because its tool timeout passed or because
+//! the run that made it ended, is dropped; rmcp then sends the server
+//! `notifications/cancelled` for that request.
 
-use std::process::Stdio;
+mod process;
+mod stderr;
+mod stdio;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, JsonObject, Tool};
 use rmcp::service::{NotificationContext, RunningService, ServiceError};
-use rmcp::transport::TokioChildProcess;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{ChildStderr, Command};
 use tokio::sync::Mutex;
 
 use crate::config::{ServerConfig, Transport};
+use stdio::{Ended, StdioTransport};
 
 /// The first wait before retrying a server that failed to start.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Connections lost in a row (no call answered in between) that are
+/// restarted at once; later ones wait, as failed starts do.
+const LOSSES_BEFORE_BACKOFF: u32 = 3;
 
 type Client = RunningService<RoleClient, Listener>;
 
@@ -53,15 +72,38 @@ pub enum ConnectionState {
 }
 
 enum Connection {
-    Idle,
-    Connected(Arc<Client>),
-    Failed { reason: String, retry_at: Instant, failures: u32 },
+    NotStarted,
+    Connected(Live),
+    /// It failed to start or its connection was lost; the next use may start
+    /// it again from `retry_at`.
+    Down { reason: String, retry_at: Instant },
+}
+
+/// An open connection, and why it ended once it has.
+struct Live {
+    client: Arc<Client>,
+    ended: Arc<Ended>,
+}
+
+impl Live {
+    fn is_open(&self) -> bool {
+        !self.client.is_closed() && !self.client.peer().is_transport_closed()
+    }
+
+    /// Why the connection ended, or `fallback` while that is not known.
+    fn end_reason(&self, fallback: impl FnOnce() -> String) -> String {
+        self.ended.reason().unwrap_or_else(fallback)
+    }
 }
 
 pub struct Downstream {
     pub config: ServerConfig,
     startup_timeout: Duration,
     connection: Mutex<Connection>,
+    /// Failed starts in a row.
+    start_failures: AtomicU32,
+    /// Connections lost in a row without a call answered.
+    losses: AtomicU32,
     tools: Mutex<Option<Arc<Vec<Tool>>>>,
     tools_stale: Arc<AtomicBool>,
 }
@@ -71,7 +113,9 @@ impl Downstream {
         Downstream {
             config,
             startup_timeout,
-            connection: Mutex::new(Connection::Idle),
+            connection: Mutex::new(Connection::NotStarted),
+            start_failures: AtomicU32::new(0),
+            losses: AtomicU32::new(0),
             tools: Mutex::new(None),
             tools_stale: Arc::new(AtomicBool::new(false)),
         }
@@ -83,41 +127,52 @@ impl Downstream {
 
     pub async fn state(&self) -> ConnectionState {
         match &*self.connection.lock().await {
-            Connection::Idle => ConnectionState::NotStarted,
-            Connection::Connected(client) if client.is_closed() => ConnectionState::NotStarted,
-            Connection::Connected(_) => ConnectionState::Running,
-            Connection::Failed { reason, .. } => ConnectionState::Failed(reason.clone()),
+            Connection::NotStarted => ConnectionState::NotStarted,
+            Connection::Connected(live) if live.is_open() => ConnectionState::Running,
+            Connection::Connected(live) => ConnectionState::Failed(live.end_reason(|| "its connection closed".into())),
+            Connection::Down { reason, .. } => ConnectionState::Failed(reason.clone()),
         }
     }
 
-    /// The server's tools, from the cache unless the server said they changed.
+    /// The server's tools, from the cache unless it is stale (see the module doc).
     pub async fn tools(&self) -> Result<Arc<Vec<Tool>>, DownstreamError> {
         let mut cached = self.tools.lock().await;
         if let Some(tools) = cached.as_ref().filter(|_| !self.tools_stale.load(Ordering::Acquire)) {
             return Ok(Arc::clone(tools));
         }
-        self.tools_stale.store(false, Ordering::Release);
         let client = self.client().await?;
-        let tools = tokio::time::timeout(self.startup_timeout, client.list_all_tools())
-            .await
-            .map_err(|_| self.timed_out(self.startup_timeout))?;
-        let tools = match tools {
-            Ok(tools) => tools,
-            Err(error) => return Err(self.failed(&client, error).await),
+        self.tools_stale.store(false, Ordering::Release);
+        let listed = match tokio::time::timeout(self.startup_timeout, client.list_all_tools()).await {
+            Err(_) => Err(self.timed_out(self.startup_timeout)),
+            Ok(Err(error)) => Err(self.failed(&client, error).await),
+            Ok(Ok(tools)) => Ok(Arc::new(tools)),
         };
-        let tools = Arc::new(tools);
-        *cached = Some(Arc::clone(&tools));
-        Ok(tools)
+        match listed {
+            Ok(tools) => {
+                *cached = Some(Arc::clone(&tools));
+                Ok(tools)
+            }
+            Err(error) => {
+                self.tools_stale.store(true, Ordering::Release);
+                Err(error)
+            }
+        }
     }
 
     /// Calls `tool` with `arguments`, giving up after `timeout`.
     pub async fn call(&self, tool: &str, arguments: JsonObject, timeout: Duration) -> Result<CallToolResult, DownstreamError> {
         let client = self.client().await?;
         let request = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
-        match tokio::time::timeout(timeout, client.call_tool(request)).await {
-            Err(_) => Err(self.timed_out(timeout)),
-            Ok(Err(error)) => Err(self.failed(&client, error).await),
-            Ok(Ok(result)) => Ok(result),
+        let outcome = match tokio::time::timeout(timeout, client.call_tool(request)).await {
+            Err(_) => return Err(self.timed_out(timeout)),
+            Ok(outcome) => outcome,
+        };
+        if matches!(outcome, Ok(_) | Err(ServiceError::McpError(_))) {
+            self.losses.store(0, Ordering::Release);
+        }
+        match outcome {
+            Ok(result) => Ok(result),
+            Err(error) => Err(self.failed(&client, error).await),
         }
     }
 
@@ -128,68 +183,78 @@ impl Downstream {
 
     /// Stops the server, if it runs.
     pub async fn shutdown(&self) {
-        let previous = std::mem::replace(&mut *self.connection.lock().await, Connection::Idle);
-        if let Connection::Connected(client) = previous {
-            client.cancellation_token().cancel();
+        let previous = std::mem::replace(&mut *self.connection.lock().await, Connection::NotStarted);
+        if let Connection::Connected(live) = previous {
+            live.client.cancellation_token().cancel();
         }
     }
 
     async fn client(&self) -> Result<Arc<Client>, DownstreamError> {
         let mut connection = self.connection.lock().await;
-        match &*connection {
-            Connection::Connected(client) if !client.is_closed() => return Ok(Arc::clone(client)),
-            Connection::Failed { reason, retry_at, .. } if Instant::now() < *retry_at => {
-                return Err(self.unavailable(reason.clone()));
+        if let Connection::Connected(live) = &*connection {
+            if live.is_open() {
+                return Ok(Arc::clone(&live.client));
             }
-            _ => {}
+            let reason = live.end_reason(|| "its connection closed".into());
+            *connection = self.lost(reason);
         }
-        let failures = match &*connection {
-            Connection::Failed { failures, .. } => *failures,
-            _ => 0,
+        if let Connection::Down { reason, retry_at } = &*connection
+            && Instant::now() < *retry_at
+        {
+            return Err(self.unavailable(reason.clone()));
+        }
+        let started = match tokio::time::timeout(self.startup_timeout, self.connect()).await {
+            Ok(started) => started,
+            Err(_) => Err(format!("it did not finish initializing within {} ms", self.startup_timeout.as_millis())),
         };
-        match tokio::time::timeout(self.startup_timeout, self.connect()).await {
-            Ok(Ok(client)) => {
+        match started {
+            Ok(live) => {
                 tracing::info!(server = self.name(), "downstream server started");
-                let client = Arc::new(client);
-                *connection = Connection::Connected(Arc::clone(&client));
+                self.start_failures.store(0, Ordering::Release);
+                self.tools_stale.store(true, Ordering::Release);
+                let client = Arc::clone(&live.client);
+                *connection = Connection::Connected(live);
                 Ok(client)
             }
-            Ok(Err(reason)) => Err(self.record_failure(&mut connection, reason, failures)),
-            Err(_) => {
-                let reason = format!("it did not finish initializing within {} ms", self.startup_timeout.as_millis());
-                Err(self.record_failure(&mut connection, reason, failures))
+            Err(reason) => {
+                let failures = self.start_failures.fetch_add(1, Ordering::AcqRel);
+                let wait = backoff(failures);
+                tracing::warn!(server = self.name(), %reason, retry_in_ms = wait.as_millis() as u64, "downstream server failed to start");
+                *connection = Connection::Down { reason: reason.clone(), retry_at: Instant::now() + wait };
+                Err(self.unavailable(reason))
             }
         }
     }
 
-    fn record_failure(&self, connection: &mut Connection, reason: String, failures: u32) -> DownstreamError {
-        let backoff = FIRST_BACKOFF.saturating_mul(1 << failures.min(16)).min(MAX_BACKOFF);
-        tracing::warn!(server = self.name(), %reason, retry_in_ms = backoff.as_millis() as u64, "downstream server failed to start");
-        *connection = Connection::Failed { reason: reason.clone(), retry_at: Instant::now() + backoff, failures: failures + 1 };
-        self.unavailable(reason)
+    /// The state after losing a connection for `reason`, counting the loss.
+    fn lost(&self, reason: String) -> Connection {
+        let losses = self.losses.fetch_add(1, Ordering::AcqRel) + 1;
+        if losses < LOSSES_BEFORE_BACKOFF {
+            tracing::warn!(server = self.name(), %reason, "downstream connection lost; the next use restarts the server");
+            return Connection::Down { reason: format!("it stopped: {reason}"), retry_at: Instant::now() };
+        }
+        let wait = backoff(losses - LOSSES_BEFORE_BACKOFF);
+        tracing::warn!(server = self.name(), %reason, losses, retry_in_ms = wait.as_millis() as u64, "downstream server keeps stopping; restarts are delayed");
+        let reason = format!(
+            "it stopped {losses} times in a row without answering a call (last: {reason}); it is started again after {} ms",
+            wait.as_millis()
+        );
+        Connection::Down { reason, retry_at: Instant::now() + wait }
     }
 
-    async fn connect(&self) -> Result<Client, String> {
+    async fn connect(&self) -> Result<Live, String> {
         let listener = Listener { tools_stale: Arc::clone(&self.tools_stale) };
-        match &self.config.transport {
-            Transport::Stdio { command, args, env, cwd, .. } => {
-                let mut child = Command::new(command);
-                child.args(args).envs(env).kill_on_drop(true).process_group(0);
-                if let Some(cwd) = cwd {
-                    child.current_dir(cwd);
-                }
-                die_with_parent(&mut child);
-                let (transport, stderr) = TokioChildProcess::builder(child)
-                    .stderr(Stdio::piped())
-                    .spawn()
+        let ended = Arc::new(Ended::default());
+        let client = match &self.config.transport {
+            Transport::Stdio { command, args, env, cwd, inherit_env } => {
+                let spec = process::Spec { command, args, env, cwd: cwd.as_deref(), inherit_env: *inherit_env };
+                let transport = StdioTransport::spawn(self.name(), &spec, Arc::clone(&ended))
                     .map_err(|error| format!("cannot start `{command}`: {error}"))?;
-                if let Some(stderr) = stderr {
-                    tokio::spawn(forward_stderr(self.name().to_owned(), stderr));
-                }
-                listener.serve(transport).await.map_err(|error| describe_start_error(&error.to_string()))
+                listener.serve(transport).await.map_err(|error| describe_start_error(&error.to_string()))?
             }
-            Transport::Http { url, headers } => super::http::connect(listener, url, headers).await,
-        }
+            Transport::Http { url, headers } => super::http::connect(listener, url, headers).await?,
+        };
+        Ok(Live { client: Arc::new(client), ended })
     }
 
     fn unavailable(&self, reason: String) -> DownstreamError {
@@ -202,21 +267,29 @@ impl Downstream {
 
     /// A request failed. An error the server answered with leaves the
     /// connection as it is; any other failure means the connection is gone, so
-    /// it is dropped and the next use starts the server again.
+    /// it is dropped (and counted as lost) and the next use starts the server again.
     async fn failed(&self, client: &Arc<Client>, error: ServiceError) -> DownstreamError {
         let server = self.name().to_owned();
         if let ServiceError::McpError(answer) = error {
             return DownstreamError::Rejected { server, message: answer.message.to_string() };
         }
-        let reason = error.to_string();
-        tracing::warn!(server = %server, %reason, "downstream connection lost; the next use restarts the server");
         let mut connection = self.connection.lock().await;
-        if matches!(&*connection, Connection::Connected(current) if Arc::ptr_eq(current, client)) {
-            *connection = Connection::Idle;
-            client.cancellation_token().cancel();
-        }
+        let reason = match &*connection {
+            Connection::Connected(live) if Arc::ptr_eq(&live.client, client) => {
+                let reason = live.end_reason(|| error.to_string());
+                live.client.cancellation_token().cancel();
+                *connection = self.lost(reason.clone());
+                reason
+            }
+            _ => error.to_string(),
+        };
         DownstreamError::Broken { server, reason }
     }
+}
+
+/// The wait after `failures` earlier failures: 0.5 s, doubling, at most 30 s.
+fn backoff(failures: u32) -> Duration {
+    FIRST_BACKOFF.saturating_mul(1 << failures.min(16)).min(MAX_BACKOFF)
 }
 
 fn describe_start_error(error: &str) -> String {
@@ -238,27 +311,5 @@ impl ClientHandler for Listener {
             ClientCapabilities::default(),
             Implementation::new("mcp-code-runtime", env!("CARGO_PKG_VERSION")),
         )
-    }
-}
-
-/// Logs each line the server writes to stderr, tagged with its name.
-async fn forward_stderr(server: String, stderr: ChildStderr) {
-    let mut lines = BufReader::new(stderr).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        tracing::info!(target: "downstream", server = %server, "{line}");
-    }
-}
-
-/// Asks Linux to send the child SIGTERM when the host exits, however it exits.
-fn die_with_parent(command: &mut Command) {
-    // SAFETY: `prctl` is async-signal-safe and touches only the calling process.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
-            }
-        });
     }
 }
