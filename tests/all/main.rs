@@ -4,6 +4,7 @@ mod bridge;
 mod cache;
 mod discovery;
 mod downstream_faults;
+mod host_bounds;
 mod interop;
 mod sandbox;
 mod seed;
