@@ -182,7 +182,8 @@ fn record_start(options: &Options) -> Result<(), String> {
             .map_err(|error| format!("cannot append to {}: {error}", path.display()))?;
     }
     if let Some(path) = &options.grandchild_pid_file {
-        let grandchild = spawn_sleeper().map_err(|error| format!("cannot start the grandchild: {error}"))?;
+        let grandchild =
+            spawn_sleeper().map_err(|error| format!("cannot start the grandchild: {error}"))?;
         write_pid_file(path, grandchild)
             .map_err(|error| format!("cannot write pid file {}: {error}", path.display()))?;
     }
@@ -200,7 +201,10 @@ fn write_pid_file(path: &Path, pid: u32) -> std::io::Result<()> {
 
 fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
     file.write_all(format!("{line}\n").as_bytes())
 }
 

@@ -176,7 +176,8 @@ impl TestServer {
 
     async fn notify_change(&self, args: &Value, peer: &Peer<RoleServer>) -> Outcome {
         let NotifyChangeArgs { fail_next_list } = parse(args)?;
-        self.fail_next_list.store(fail_next_list.unwrap_or(false), Ordering::SeqCst);
+        self.fail_next_list
+            .store(fail_next_list.unwrap_or(false), Ordering::SeqCst);
         self.tools_changed.store(true, Ordering::SeqCst);
         peer.notify_tool_list_changed()
             .await
@@ -206,7 +207,10 @@ impl ServerHandler for TestServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         if self.fail_next_list.swap(false, Ordering::SeqCst) {
-            return Err(McpError::internal_error("tools/list fails on purpose", None));
+            return Err(McpError::internal_error(
+                "tools/list fails on purpose",
+                None,
+            ));
         }
         Ok(ListToolsResult::with_all_items(self.tools()))
     }
@@ -342,7 +346,8 @@ async fn stderr_flood(args: &Value) -> Outcome {
     if line_bytes > MAX_FLOOD_BYTES {
         return Err(format!("lineBytes must be at most {MAX_FLOOD_BYTES}"));
     }
-    flood_stderr(line_bytes, lines.unwrap_or(10_000)).map_err(|error| format!("stderr: {error}"))?;
+    flood_stderr(line_bytes, lines.unwrap_or(10_000))
+        .map_err(|error| format!("stderr: {error}"))?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     eprintln!("test-server: the flood is over");
     Ok(json_text(&json!({ "written": true })))
@@ -364,7 +369,9 @@ async fn giant_line(args: &Value) -> Outcome {
     if bytes > MAX_FLOOD_BYTES {
         return Err(format!("bytes must be at most {MAX_FLOOD_BYTES}"));
     }
-    let written = tokio::task::spawn_blocking(move || write_line_of_x(&mut std::io::stdout().lock(), bytes)).await;
+    let written =
+        tokio::task::spawn_blocking(move || write_line_of_x(&mut std::io::stdout().lock(), bytes))
+            .await;
     match written {
         Ok(Ok(())) => std::future::pending().await,
         Ok(Err(error)) => Err(format!("stdout: {error}")),

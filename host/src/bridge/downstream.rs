@@ -33,7 +33,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use rmcp::model::{CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, JsonObject, Tool};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
+    JsonObject, Tool,
+};
 use rmcp::service::{NotificationContext, RunningService, ServiceError};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use tokio::sync::Mutex;
@@ -76,7 +79,10 @@ enum Connection {
     Connected(Live),
     /// It failed to start or its connection was lost; the next use may start
     /// it again from `retry_at`.
-    Down { reason: String, retry_at: Instant },
+    Down {
+        reason: String,
+        retry_at: Instant,
+    },
 }
 
 /// An open connection, and why it ended once it has.
@@ -129,7 +135,9 @@ impl Downstream {
         match &*self.connection.lock().await {
             Connection::NotStarted => ConnectionState::NotStarted,
             Connection::Connected(live) if live.is_open() => ConnectionState::Running,
-            Connection::Connected(live) => ConnectionState::Failed(live.end_reason(|| "its connection closed".into())),
+            Connection::Connected(live) => {
+                ConnectionState::Failed(live.end_reason(|| "its connection closed".into()))
+            }
             Connection::Down { reason, .. } => ConnectionState::Failed(reason.clone()),
         }
     }
@@ -137,12 +145,16 @@ impl Downstream {
     /// The server's tools, from the cache unless it is stale (see the module doc).
     pub async fn tools(&self) -> Result<Arc<Vec<Tool>>, DownstreamError> {
         let mut cached = self.tools.lock().await;
-        if let Some(tools) = cached.as_ref().filter(|_| !self.tools_stale.load(Ordering::Acquire)) {
+        if let Some(tools) = cached
+            .as_ref()
+            .filter(|_| !self.tools_stale.load(Ordering::Acquire))
+        {
             return Ok(Arc::clone(tools));
         }
         let client = self.client().await?;
         self.tools_stale.store(false, Ordering::Release);
-        let listed = match tokio::time::timeout(self.startup_timeout, client.list_all_tools()).await {
+        let listed = match tokio::time::timeout(self.startup_timeout, client.list_all_tools()).await
+        {
             Err(_) => Err(self.timed_out(self.startup_timeout)),
             Ok(Err(error)) => Err(self.failed(&client, error).await),
             Ok(Ok(tools)) => Ok(Arc::new(tools)),
@@ -160,7 +172,12 @@ impl Downstream {
     }
 
     /// Calls `tool` with `arguments`, giving up after `timeout`.
-    pub async fn call(&self, tool: &str, arguments: JsonObject, timeout: Duration) -> Result<CallToolResult, DownstreamError> {
+    pub async fn call(
+        &self,
+        tool: &str,
+        arguments: JsonObject,
+        timeout: Duration,
+    ) -> Result<CallToolResult, DownstreamError> {
         let client = self.client().await?;
         let request = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
         let outcome = match tokio::time::timeout(timeout, client.call_tool(request)).await {
@@ -183,7 +200,8 @@ impl Downstream {
 
     /// Stops the server, if it runs.
     pub async fn shutdown(&self) {
-        let previous = std::mem::replace(&mut *self.connection.lock().await, Connection::NotStarted);
+        let previous =
+            std::mem::replace(&mut *self.connection.lock().await, Connection::NotStarted);
         if let Connection::Connected(live) = previous {
             live.client.cancellation_token().cancel();
         }
@@ -205,7 +223,10 @@ impl Downstream {
         }
         let started = match tokio::time::timeout(self.startup_timeout, self.connect()).await {
             Ok(started) => started,
-            Err(_) => Err(format!("it did not finish initializing within {} ms", self.startup_timeout.as_millis())),
+            Err(_) => Err(format!(
+                "it did not finish initializing within {} ms",
+                self.startup_timeout.as_millis()
+            )),
         };
         match started {
             Ok(live) => {
@@ -220,7 +241,10 @@ impl Downstream {
                 let failures = self.start_failures.fetch_add(1, Ordering::AcqRel);
                 let wait = backoff(failures);
                 tracing::warn!(server = self.name(), %reason, retry_in_ms = wait.as_millis() as u64, "downstream server failed to start");
-                *connection = Connection::Down { reason: reason.clone(), retry_at: Instant::now() + wait };
+                *connection = Connection::Down {
+                    reason: reason.clone(),
+                    retry_at: Instant::now() + wait,
+                };
                 Err(self.unavailable(reason))
             }
         }
@@ -231,7 +255,10 @@ impl Downstream {
         let losses = self.losses.fetch_add(1, Ordering::AcqRel) + 1;
         if losses < LOSSES_BEFORE_BACKOFF {
             tracing::warn!(server = self.name(), %reason, "downstream connection lost; the next use restarts the server");
-            return Connection::Down { reason: format!("it stopped: {reason}"), retry_at: Instant::now() };
+            return Connection::Down {
+                reason: format!("it stopped: {reason}"),
+                retry_at: Instant::now(),
+            };
         }
         let wait = backoff(losses - LOSSES_BEFORE_BACKOFF);
         tracing::warn!(server = self.name(), %reason, losses, retry_in_ms = wait.as_millis() as u64, "downstream server keeps stopping; restarts are delayed");
@@ -239,30 +266,61 @@ impl Downstream {
             "it stopped {losses} times in a row without answering a call (last: {reason}); it is started again after {} ms",
             wait.as_millis()
         );
-        Connection::Down { reason, retry_at: Instant::now() + wait }
+        Connection::Down {
+            reason,
+            retry_at: Instant::now() + wait,
+        }
     }
 
     async fn connect(&self) -> Result<Live, String> {
-        let listener = Listener { tools_stale: Arc::clone(&self.tools_stale) };
+        let listener = Listener {
+            tools_stale: Arc::clone(&self.tools_stale),
+        };
         let ended = Arc::new(Ended::default());
         let client = match &self.config.transport {
-            Transport::Stdio { command, args, env, cwd, inherit_env } => {
-                let spec = process::Spec { command, args, env, cwd: cwd.as_deref(), inherit_env: *inherit_env };
+            Transport::Stdio {
+                command,
+                args,
+                env,
+                cwd,
+                inherit_env,
+            } => {
+                let spec = process::Spec {
+                    command,
+                    args,
+                    env,
+                    cwd: cwd.as_deref(),
+                    inherit_env: *inherit_env,
+                };
                 let transport = StdioTransport::spawn(self.name(), &spec, Arc::clone(&ended))
                     .map_err(|error| format!("cannot start `{command}`: {error}"))?;
-                listener.serve(transport).await.map_err(|error| describe_start_error(&error.to_string()))?
+                listener
+                    .serve(transport)
+                    .await
+                    .map_err(|error| describe_start_error(&error.to_string()))?
             }
-            Transport::Http { url, headers } => super::http::connect(listener, url, headers).await?,
+            Transport::Http { url, headers } => {
+                super::http::connect(listener, url, headers).await?
+            }
         };
-        Ok(Live { client: Arc::new(client), ended })
+        Ok(Live {
+            client: Arc::new(client),
+            ended,
+        })
     }
 
     fn unavailable(&self, reason: String) -> DownstreamError {
-        DownstreamError::Unavailable { server: self.name().to_owned(), reason }
+        DownstreamError::Unavailable {
+            server: self.name().to_owned(),
+            reason,
+        }
     }
 
     fn timed_out(&self, after: Duration) -> DownstreamError {
-        DownstreamError::TimedOut { server: self.name().to_owned(), after }
+        DownstreamError::TimedOut {
+            server: self.name().to_owned(),
+            after,
+        }
     }
 
     /// A request failed. An error the server answered with leaves the
@@ -271,7 +329,10 @@ impl Downstream {
     async fn failed(&self, client: &Arc<Client>, error: ServiceError) -> DownstreamError {
         let server = self.name().to_owned();
         if let ServiceError::McpError(answer) = error {
-            return DownstreamError::Rejected { server, message: answer.message.to_string() };
+            return DownstreamError::Rejected {
+                server,
+                message: answer.message.to_string(),
+            };
         }
         let mut connection = self.connection.lock().await;
         let reason = match &*connection {
@@ -289,7 +350,9 @@ impl Downstream {
 
 /// The wait after `failures` earlier failures: 0.5 s, doubling, at most 30 s.
 fn backoff(failures: u32) -> Duration {
-    FIRST_BACKOFF.saturating_mul(1 << failures.min(16)).min(MAX_BACKOFF)
+    FIRST_BACKOFF
+        .saturating_mul(1 << failures.min(16))
+        .min(MAX_BACKOFF)
 }
 
 fn describe_start_error(error: &str) -> String {

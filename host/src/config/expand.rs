@@ -90,16 +90,28 @@ impl Scanner<'_, '_> {
         }
         if rest.starts_with('}') {
             self.pos = name_end + 1;
-            return Ok(Some(if evaluate { self.value(name)? } else { String::new() }));
+            return Ok(Some(if evaluate {
+                self.value(name)?
+            } else {
+                String::new()
+            }));
         }
         if !rest.starts_with(":-") {
-            return if rest.is_empty() { Err(ExpandError::Unterminated(name.to_owned())) } else { Ok(None) };
+            return if rest.is_empty() {
+                Err(ExpandError::Unterminated(name.to_owned()))
+            } else {
+                Ok(None)
+            };
         }
         if depth >= MAX_DEPTH {
             return Err(ExpandError::TooDeep);
         }
         self.pos = name_end + 2;
-        let set = if evaluate { (self.env)(name).filter(|value| !value.is_empty()) } else { None };
+        let set = if evaluate {
+            (self.env)(name).filter(|value| !value.is_empty())
+        } else {
+            None
+        };
         let (default, closed) = self.sequence(evaluate && set.is_none(), depth + 1)?;
         if !closed {
             return Err(ExpandError::Unterminated(name.to_owned()));
@@ -115,19 +127,31 @@ impl Scanner<'_, '_> {
 /// The length of the variable name `text` starts with (0 when none).
 fn name_length(text: &str) -> usize {
     let bytes = text.as_bytes();
-    if !bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
+    if !bytes
+        .first()
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+    {
         return 0;
     }
-    bytes.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count()
+    bytes
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn with(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Result<String, ExpandError> {
+    fn with(
+        vars: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Result<String, ExpandError> {
         move |text| {
-            let env = |name: &str| vars.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned());
+            let env = |name: &str| {
+                vars.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            };
             expand(text, &env)
         }
     }
@@ -137,14 +161,20 @@ mod tests {
         let expand = with(&[("X", "x"), ("EMPTY", "")]);
         assert_eq!(expand("a${X}b").unwrap(), "axb");
         assert_eq!(expand("${EMPTY}").unwrap(), "");
-        assert_eq!(expand("${UNSET:-/tmp}|${EMPTY:-e}|${X:-unused}|${UNSET:-}").unwrap(), "/tmp|e|x|");
+        assert_eq!(
+            expand("${UNSET:-/tmp}|${EMPTY:-e}|${X:-unused}|${UNSET:-}").unwrap(),
+            "/tmp|e|x|"
+        );
     }
 
     #[test]
     fn an_unset_variable_without_default_is_an_error() {
         let expand = with(&[]);
         assert_eq!(expand("${NOPE}/a"), Err(ExpandError::Unset("NOPE".into())));
-        assert_eq!(expand("ok ${A:-${NOPE}}"), Err(ExpandError::Unset("NOPE".into())));
+        assert_eq!(
+            expand("ok ${A:-${NOPE}}"),
+            Err(ExpandError::Unset("NOPE".into()))
+        );
     }
 
     #[test]
@@ -153,8 +183,15 @@ mod tests {
         assert_eq!(expand("${A:-${B}}").unwrap(), "b");
         assert_eq!(expand("${A:-${C:-x}}").unwrap(), "x");
         assert_eq!(expand("${A:-${B:-x}}/y").unwrap(), "b/y");
-        assert_eq!(expand("${A:-pre-${EMPTY:-in}-post}!").unwrap(), "pre-in-post!");
-        assert_eq!(expand("${B:-${NOPE}}").unwrap(), "b", "an unused default is not expanded");
+        assert_eq!(
+            expand("${A:-pre-${EMPTY:-in}-post}!").unwrap(),
+            "pre-in-post!"
+        );
+        assert_eq!(
+            expand("${B:-${NOPE}}").unwrap(),
+            "b",
+            "an unused default is not expanded"
+        );
     }
 
     #[test]
@@ -162,7 +199,10 @@ mod tests {
         let expand = with(&[("X", "x")]);
         assert_eq!(expand("$$ $X $${X} ${X}").unwrap(), "$$ $X $x x");
         assert_eq!(expand("${X}${X:-d}}").unwrap(), "xx}");
-        assert_eq!(expand("${} ${1X} ${X-d} ${ X}").unwrap(), "${} ${1X} ${X-d} ${ X}");
+        assert_eq!(
+            expand("${} ${1X} ${X-d} ${ X}").unwrap(),
+            "${} ${1X} ${X-d} ${ X}"
+        );
         assert_eq!(expand("no variables").unwrap(), "no variables");
     }
 
@@ -170,8 +210,15 @@ mod tests {
     fn unterminated_and_too_deep_references_are_errors() {
         let expand = with(&[("X", "x")]);
         assert_eq!(expand("a ${X"), Err(ExpandError::Unterminated("X".into())));
-        assert_eq!(expand("${A:-${X}"), Err(ExpandError::Unterminated("A".into())));
-        let deep = format!("{}x{}", "${A:-".repeat(MAX_DEPTH + 1), "}".repeat(MAX_DEPTH + 1));
+        assert_eq!(
+            expand("${A:-${X}"),
+            Err(ExpandError::Unterminated("A".into()))
+        );
+        let deep = format!(
+            "{}x{}",
+            "${A:-".repeat(MAX_DEPTH + 1),
+            "}".repeat(MAX_DEPTH + 1)
+        );
         assert_eq!(expand(&deep), Err(ExpandError::TooDeep));
         let ok = format!("{}x{}", "${A:-".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
         assert_eq!(expand(&ok).unwrap(), "x");

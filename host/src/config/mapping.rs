@@ -23,15 +23,19 @@ pub(super) struct Loader<'a> {
 
 impl<'a> Loader<'a> {
     pub(super) fn new(origin: &'a Path, env: EnvLookup<'a>, warnings: Vec<String>) -> Self {
-        Loader { origin, env, warnings }
+        Loader {
+            origin,
+            env,
+            warnings,
+        }
     }
 
     pub(super) fn config(mut self, raw: RawFile) -> Result<Config, ConfigError> {
         if raw.mcp_servers.is_none() {
             self.warn("there is no `mcpServers` key, so no servers are configured".to_owned());
         }
-        let (entries, warnings) =
-            validate::entries(raw.mcp_servers.unwrap_or_default()).map_err(|message| self.invalid(message))?;
+        let (entries, warnings) = validate::entries(raw.mcp_servers.unwrap_or_default())
+            .map_err(|message| self.invalid(message))?;
         warnings.into_iter().for_each(|warning| self.warn(warning));
         let servers = entries
             .into_iter()
@@ -72,7 +76,13 @@ impl<'a> Loader<'a> {
     }
 
     /// Expands `value` (at `at`, the key `key` of `context`), which must not end up empty.
-    fn required(&self, value: &str, at: &str, context: &str, key: &str) -> Result<String, ConfigError> {
+    fn required(
+        &self,
+        value: &str,
+        at: &str,
+        context: &str,
+        key: &str,
+    ) -> Result<String, ConfigError> {
         let expanded = self.expand(value, at)?;
         if expanded.is_empty() {
             return Err(self.invalid(format!("{context}: `{key}` is empty")));
@@ -81,7 +91,11 @@ impl<'a> Loader<'a> {
     }
 
     /// Expands every value of a map (`env`, `headers`) found at `at`.
-    fn expand_values(&self, values: Option<BTreeMap<String, String>>, at: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    fn expand_values(
+        &self,
+        values: Option<BTreeMap<String, String>>,
+        at: &str,
+    ) -> Result<BTreeMap<String, String>, ConfigError> {
         values
             .unwrap_or_default()
             .into_iter()
@@ -91,7 +105,8 @@ impl<'a> Loader<'a> {
 
     fn server(&mut self, entry: Entry) -> Result<ServerConfig, ConfigError> {
         let Entry { name, at, raw } = entry;
-        let kind = validate::transport_kind(&name, &raw).map_err(|message| self.invalid(message))?;
+        let kind =
+            validate::transport_kind(&name, &raw).map_err(|message| self.invalid(message))?;
         let transport = match kind {
             TransportKind::Stdio => self.stdio(&name, &at, raw)?,
             TransportKind::Http => self.http(&name, &at, raw)?,
@@ -101,7 +116,10 @@ impl<'a> Loader<'a> {
 
     fn stdio(&mut self, name: &str, at: &str, raw: RawServer) -> Result<Transport, ConfigError> {
         let context = format!("server `{name}`");
-        let unused = [("url", raw.url.is_some()), ("headers", raw.headers.is_some())];
+        let unused = [
+            ("url", raw.url.is_some()),
+            ("headers", raw.headers.is_some()),
+        ];
         validate::unused_keys(&context, "a stdio server", &unused)
             .into_iter()
             .for_each(|warning| self.warn(warning));
@@ -118,7 +136,12 @@ impl<'a> Loader<'a> {
             .collect::<Result<_, _>>()?;
         let env = self.expand_values(raw.env, &format!("{at}.env"))?;
         let cwd = match raw.cwd {
-            Some(cwd) => Some(PathBuf::from(self.required(&cwd, &format!("{at}.cwd"), &context, "cwd")?)),
+            Some(cwd) => Some(PathBuf::from(self.required(
+                &cwd,
+                &format!("{at}.cwd"),
+                &context,
+                "cwd",
+            )?)),
             None => None,
         };
         Ok(Transport::Stdio {
@@ -151,22 +174,39 @@ impl<'a> Loader<'a> {
         Ok(Transport::Http { url, headers })
     }
 
-    fn runtime(&mut self, raw: RawRuntime, servers: &[ServerConfig]) -> Result<RuntimeSettings, ConfigError> {
+    fn runtime(
+        &mut self,
+        raw: RawRuntime,
+        servers: &[ServerConfig],
+    ) -> Result<RuntimeSettings, ConfigError> {
         let cache_dir = match raw.cache_dir {
-            Some(dir) => PathBuf::from(self.required(&dir, "codeRuntime.cacheDir", "codeRuntime.cacheDir", "cacheDir")?),
+            Some(dir) => PathBuf::from(self.required(
+                &dir,
+                "codeRuntime.cacheDir",
+                "codeRuntime.cacheDir",
+                "cacheDir",
+            )?),
             None => validate::default_cache_dir(self.env),
         };
         Ok(RuntimeSettings {
             limits: validate::limits(&raw.limits).map_err(|message| self.invalid(message))?,
             policy: self.policy(raw.servers, servers),
             start_servers: raw.start_servers,
-            startup_timeout: millis(raw.startup_timeout_ms.map_or(DEFAULT_STARTUP_TIMEOUT_MS, NonZeroU64::get)),
+            startup_timeout: millis(
+                raw.startup_timeout_ms
+                    .map_or(DEFAULT_STARTUP_TIMEOUT_MS, NonZeroU64::get),
+            ),
             cache_dir,
         })
     }
 
-    fn policy(&mut self, raw: BTreeMap<String, RawServerRules>, servers: &[ServerConfig]) -> Policy {
-        let configured: BTreeSet<&str> = servers.iter().map(|server| server.name.as_str()).collect();
+    fn policy(
+        &mut self,
+        raw: BTreeMap<String, RawServerRules>,
+        servers: &[ServerConfig],
+    ) -> Policy {
+        let configured: BTreeSet<&str> =
+            servers.iter().map(|server| server.name.as_str()).collect();
         let mut rules = BTreeMap::new();
         for (name, raw_rules) in raw {
             if !configured.contains(name.as_str()) {

@@ -94,7 +94,7 @@ fn array_form_takes_names_from_entries() {
             args: vec!["--x".to_owned()],
             env: strings(&[("K", "v")]),
             cwd: None,
-        inherit_env: false,
+            inherit_env: false,
         })
     );
     assert!(config.server("c").is_none());
@@ -102,8 +102,7 @@ fn array_form_takes_names_from_entries() {
 
 #[test]
 fn array_entry_without_name_is_invalid() {
-    let error =
-        load_err(r#"{"mcpServers": [{"name": "a", "command": "x"}, {"command": "y"}]}"#);
+    let error = load_err(r#"{"mcpServers": [{"name": "a", "command": "x"}, {"command": "y"}]}"#);
     assert_eq!(
         error.to_string(),
         format!("{ORIGIN}: mcpServers[1] has no `name`")
@@ -162,8 +161,7 @@ fn http_url_needs_an_http_scheme() {
 
 #[test]
 fn unsupported_transport_type_is_a_parse_error() {
-    let error =
-        load_err("{\"mcpServers\": {\"s\": {\"type\": \"sse\", \"url\": \"https://x\"}}}");
+    let error = load_err("{\"mcpServers\": {\"s\": {\"type\": \"sse\", \"url\": \"https://x\"}}}");
     let ConfigError::Parse { line, message, .. } = &error else {
         panic!("expected a parse error, got {error:?}");
     };
@@ -263,23 +261,49 @@ fn defaults_apply_when_unset_or_empty() {
 #[test]
 fn an_unset_variable_without_default_is_an_error_naming_it_and_its_place() {
     let cases = [
-        (r#"{"mcpServers": {"mem": {"command": "node", "args": ["ok", "${NOPE}/a"]}}}"#, "mcpServers.mem.args[1]"),
-        (r#"{"mcpServers": [{"name": "a", "command": "${NOPE}"}]}"#, "mcpServers[0].command"),
-        (r#"{"mcpServers": {"s": {"command": "x", "env": {"TOKEN": "${NOPE}"}}}}"#, "mcpServers.s.env.TOKEN"),
-        (r#"{"mcpServers": {"h": {"url": "https://h/${NOPE}"}}}"#, "mcpServers.h.url"),
-        (r#"{"mcpServers": {"h": {"url": "https://h", "headers": {"X": "${NOPE}"}}}}"#, "mcpServers.h.headers.X"),
-        (r#"{"codeRuntime": {"cacheDir": "${NOPE}/c"}}"#, "codeRuntime.cacheDir"),
-        (r#"{"mcpServers": {"s": {"command": "x", "args": ["${A:-${NOPE}}"]}}}"#, "mcpServers.s.args[0]"),
+        (
+            r#"{"mcpServers": {"mem": {"command": "node", "args": ["ok", "${NOPE}/a"]}}}"#,
+            "mcpServers.mem.args[1]",
+        ),
+        (
+            r#"{"mcpServers": [{"name": "a", "command": "${NOPE}"}]}"#,
+            "mcpServers[0].command",
+        ),
+        (
+            r#"{"mcpServers": {"s": {"command": "x", "env": {"TOKEN": "${NOPE}"}}}}"#,
+            "mcpServers.s.env.TOKEN",
+        ),
+        (
+            r#"{"mcpServers": {"h": {"url": "https://h/${NOPE}"}}}"#,
+            "mcpServers.h.url",
+        ),
+        (
+            r#"{"mcpServers": {"h": {"url": "https://h", "headers": {"X": "${NOPE}"}}}}"#,
+            "mcpServers.h.headers.X",
+        ),
+        (
+            r#"{"codeRuntime": {"cacheDir": "${NOPE}/c"}}"#,
+            "codeRuntime.cacheDir",
+        ),
+        (
+            r#"{"mcpServers": {"s": {"command": "x", "args": ["${A:-${NOPE}}"]}}}"#,
+            "mcpServers.s.args[0]",
+        ),
     ];
     for (text, at) in cases {
         let error = load_err(text);
-        let ConfigError::UnsetVariable { at: found, name, .. } = &error else {
+        let ConfigError::UnsetVariable {
+            at: found, name, ..
+        } = &error
+        else {
             panic!("{text}: expected an unset-variable error, got {error:?}");
         };
         assert_eq!((found.as_str(), name.as_str()), (at, "NOPE"), "{text}");
         assert_eq!(
             error.to_string(),
-            format!("{ORIGIN}: {at}: environment variable `NOPE` is not set and `${{NOPE}}` has no default (write `${{NOPE:-}}` to allow an empty value)")
+            format!(
+                "{ORIGIN}: {at}: environment variable `NOPE` is not set and `${{NOPE}}` has no default (write `${{NOPE:-}}` to allow an empty value)"
+            )
         );
     }
 }
@@ -292,7 +316,8 @@ fn a_disabled_entry_is_not_expanded() {
 
 #[test]
 fn nested_defaults_expand() {
-    let text = r#"{"mcpServers": {"s": {"command": "node", "args": ["${A:-${B}}", "${A:-${C:-x}}"]}}}"#;
+    let text =
+        r#"{"mcpServers": {"s": {"command": "node", "args": ["${A:-${B}}", "${A:-${C:-x}}"]}}}"#;
     let config = load_with_env(text, &[("B", "b")]).expect("loads");
     assert_eq!(config.servers[0].transport, stdio("node", &["b", "x"]));
 }
@@ -329,8 +354,17 @@ fn inherit_env_is_read_for_stdio_and_warned_about_for_http() {
         r#"{"mcpServers": {"s": {"command": "x", "inheritEnv": true},
                            "h": {"url": "https://u", "inheritEnv": true}}}"#,
     );
-    assert!(matches!(config.servers[0].transport, Transport::Stdio { inherit_env: true, .. }));
-    assert_eq!(config.warnings, ["server `h`: `inheritEnv` is ignored for an http server"]);
+    assert!(matches!(
+        config.servers[0].transport,
+        Transport::Stdio {
+            inherit_env: true,
+            ..
+        }
+    ));
+    assert_eq!(
+        config.warnings,
+        ["server `h`: `inheritEnv` is ignored for an http server"]
+    );
 }
 
 #[test]
@@ -405,9 +439,7 @@ fn type_errors_carry_line_column_and_the_offending_source() {
     let error = load_err(text);
     assert_eq!(
         error.to_string(),
-        format!(
-            "{ORIGIN}:4:18: invalid type: integer `5`, expected a string, in `\"command\": 5`"
-        )
+        format!("{ORIGIN}:4:18: invalid type: integer `5`, expected a string, in `\"command\": 5`")
     );
 }
 
@@ -440,9 +472,7 @@ fn entry_without_command_or_url_is_invalid() {
     let error = load_err(r#"{"mcpServers": {"s": {"args": ["x"]}}}"#);
     assert_eq!(
         error.to_string(),
-        format!(
-            "{ORIGIN}: server `s` needs `command` (a stdio server) or `url` (an http server)"
-        )
+        format!("{ORIGIN}: server `s` needs `command` (a stdio server) or `url` (an http server)")
     );
     let error = load_err(r#"{"mcpServers": {"s": {"type": "stdio", "env": {}}}}"#);
     assert_eq!(
@@ -583,8 +613,7 @@ fn every_setting_is_read_from_code_runtime() {
 
 #[test]
 fn a_lower_cap_lowers_the_built_in_default() {
-    let config =
-        load_ok(r#"{"codeRuntime": {"limits": {"maxTimeoutMs": 10000}}}"#);
+    let config = load_ok(r#"{"codeRuntime": {"limits": {"maxTimeoutMs": 10000}}}"#);
     assert_eq!(
         config.runtime.limits.default_timeout,
         Duration::from_secs(10)

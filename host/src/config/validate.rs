@@ -194,14 +194,22 @@ pub(super) fn entries(raw: RawServers) -> Result<(Vec<Entry>, Vec<String>), Stri
                         "mcpServers.{key}: `name` is ignored; the key `{key}` names the server"
                     ));
                 }
-                Entry { at: format!("mcpServers.{key}"), name: key, raw }
+                Entry {
+                    at: format!("mcpServers.{key}"),
+                    name: key,
+                    raw,
+                }
             })
             .collect(),
         RawServers::Listed(entries) => entries
             .into_iter()
             .enumerate()
             .map(|(index, raw)| match raw.name.clone() {
-                Some(name) => Ok(Entry { name, at: format!("mcpServers[{index}]"), raw }),
+                Some(name) => Ok(Entry {
+                    name,
+                    at: format!("mcpServers[{index}]"),
+                    raw,
+                }),
                 None => Err(format!("mcpServers[{index}] has no `name`")),
             })
             .collect::<Result<_, _>>()?,
@@ -209,9 +217,15 @@ pub(super) fn entries(raw: RawServers) -> Result<(Vec<Entry>, Vec<String>), Stri
     if named.iter().any(|entry| entry.name.is_empty()) {
         return Err("a server in mcpServers has an empty name".to_owned());
     }
-    let enabled: Vec<Entry> = named.into_iter().filter(|entry| !entry.raw.disabled).collect();
+    let enabled: Vec<Entry> = named
+        .into_iter()
+        .filter(|entry| !entry.raw.disabled)
+        .collect();
     for (index, entry) in enabled.iter().enumerate() {
-        if enabled[..index].iter().any(|earlier| earlier.name == entry.name) {
+        if enabled[..index]
+            .iter()
+            .any(|earlier| earlier.name == entry.name)
+        {
             return Err(format!("two servers are named `{}`", entry.name));
         }
     }

@@ -34,7 +34,8 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 /// as the user does), the temp directory (so scratch files go where the user
 /// wants them) and the time zone. None of these carries a secret.
 pub const BASELINE_ENV: [&str; 11] = [
-    "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ",
+    "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR",
+    "TZ",
 ];
 
 /// How long a stopping child may take to exit after its stdin closes, and
@@ -85,16 +86,25 @@ pub fn spawn(server: &str, spec: &Spec<'_>) -> io::Result<Started> {
     die_with_parent(&mut command);
     let mut child = command.spawn()?;
     let group = child.id().and_then(|pid| i32::try_from(pid).ok());
-    let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take()) else {
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
         return Err(io::Error::other("the child's pipes are missing"));
     };
     tokio::spawn(super::stderr::forward(server.to_owned(), stderr));
-    Ok(Started { process: ChildProcess { child, group }, stdin, stdout })
+    Ok(Started {
+        process: ChildProcess { child, group },
+        stdin,
+        stdout,
+    })
 }
 
 /// The [`BASELINE_ENV`] variables that `lookup` finds.
 fn baseline_env<V>(lookup: impl Fn(&str) -> Option<V>) -> Vec<(&'static str, V)> {
-    BASELINE_ENV.iter().filter_map(|name| Some((*name, lookup(name)?))).collect()
+    BASELINE_ENV
+        .iter()
+        .filter_map(|name| Some((*name, lookup(name)?)))
+        .collect()
 }
 
 impl ChildProcess {
@@ -112,7 +122,10 @@ impl ChildProcess {
     }
 
     async fn wait_for_exit(&mut self) -> Option<ExitStatus> {
-        tokio::time::timeout(STOP_GRACE, self.child.wait()).await.ok()?.ok()
+        tokio::time::timeout(STOP_GRACE, self.child.wait())
+            .await
+            .ok()?
+            .ok()
     }
 
     fn signal_group(&self, signal: i32) {
@@ -155,8 +168,20 @@ mod tests {
 
     #[test]
     fn the_baseline_is_what_the_host_has_of_the_listed_variables() {
-        let host = [("PATH", "/bin"), ("HOME", "/h"), ("AWS_SECRET_ACCESS_KEY", "k"), ("LANG", "C.UTF-8")];
-        let lookup = |name: &str| host.iter().find(|(key, _)| *key == name).map(|(_, value)| *value);
-        assert_eq!(baseline_env(lookup), [("HOME", "/h"), ("PATH", "/bin"), ("LANG", "C.UTF-8")]);
+        let host = [
+            ("PATH", "/bin"),
+            ("HOME", "/h"),
+            ("AWS_SECRET_ACCESS_KEY", "k"),
+            ("LANG", "C.UTF-8"),
+        ];
+        let lookup = |name: &str| {
+            host.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| *value)
+        };
+        assert_eq!(
+            baseline_env(lookup),
+            [("HOME", "/h"), ("PATH", "/bin"), ("LANG", "C.UTF-8")]
+        );
     }
 }

@@ -71,7 +71,9 @@ impl Lines {
     }
 
     fn take(&mut self) -> String {
-        let mut line = String::from_utf8_lossy(&self.current).trim_end_matches('\r').to_owned();
+        let mut line = String::from_utf8_lossy(&self.current)
+            .trim_end_matches('\r')
+            .to_owned();
         if self.cut > 0 {
             line.push_str(&format!(" … [{} more bytes not shown]", self.cut));
         }
@@ -94,7 +96,10 @@ impl RateLimit {
     /// of the window that just ended and the line.
     fn admit(&mut self, line: String, now: Instant) -> Vec<String> {
         let mut out = Vec::new();
-        if self.window_start.is_none_or(|start| now.duration_since(start) >= WINDOW) {
+        if self
+            .window_start
+            .is_none_or(|start| now.duration_since(start) >= WINDOW)
+        {
             out.extend(self.finish());
             self.window_start = Some(now);
             self.logged = 0;
@@ -111,7 +116,11 @@ impl RateLimit {
     /// The summary of the lines dropped since the last one, if any were.
     fn finish(&mut self) -> Option<String> {
         let dropped = std::mem::take(&mut self.dropped);
-        (dropped > 0).then(|| format!("[{dropped} more stderr lines not logged: more than {LINES_PER_WINDOW} per second]"))
+        (dropped > 0).then(|| {
+            format!(
+                "[{dropped} more stderr lines not logged: more than {LINES_PER_WINDOW} per second]"
+            )
+        })
     }
 }
 
@@ -136,7 +145,10 @@ mod tests {
 
     #[test]
     fn non_utf8_bytes_are_replaced_and_reading_goes_on() {
-        assert_eq!(split(&[b"bad \xff\xfe\n", b"next\n"]), ["bad \u{fffd}\u{fffd}", "next"]);
+        assert_eq!(
+            split(&[b"bad \xff\xfe\n", b"next\n"]),
+            ["bad \u{fffd}\u{fffd}", "next"]
+        );
     }
 
     #[test]
@@ -149,7 +161,14 @@ mod tests {
         }
         lines.push(b"\nshort\n", &mut |line| out.push(line));
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0], format!("{} … [{} more bytes not shown]", "x".repeat(MAX_LINE_BYTES), 100_000 - MAX_LINE_BYTES));
+        assert_eq!(
+            out[0],
+            format!(
+                "{} … [{} more bytes not shown]",
+                "x".repeat(MAX_LINE_BYTES),
+                100_000 - MAX_LINE_BYTES
+            )
+        );
         assert_eq!(out[1], "short");
     }
 
@@ -157,10 +176,18 @@ mod tests {
     fn the_rate_limit_logs_a_window_s_share_then_one_summary() {
         let start = Instant::now();
         let mut limit = RateLimit::default();
-        let logged: Vec<String> = (0..LINES_PER_WINDOW + 50).flat_map(|n| limit.admit(n.to_string(), start)).collect();
+        let logged: Vec<String> = (0..LINES_PER_WINDOW + 50)
+            .flat_map(|n| limit.admit(n.to_string(), start))
+            .collect();
         assert_eq!(logged.len(), LINES_PER_WINDOW as usize);
         let next = limit.admit("later".into(), start + WINDOW);
-        assert_eq!(next, ["[50 more stderr lines not logged: more than 100 per second]", "later"]);
+        assert_eq!(
+            next,
+            [
+                "[50 more stderr lines not logged: more than 100 per second]",
+                "later"
+            ]
+        );
         assert_eq!(limit.finish(), None);
     }
 

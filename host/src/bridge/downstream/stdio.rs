@@ -55,18 +55,31 @@ impl StdioTransport {
     /// Starts the server's process; `ended` learns why the connection ends.
     pub fn spawn(server: &str, spec: &Spec<'_>, ended: Arc<Ended>) -> io::Result<Self> {
         let started = process::spawn(server, spec)?;
-        let stdout = CappedLines { inner: started.stdout, line_bytes: 0, max: MAX_MESSAGE_BYTES, ended: Arc::clone(&ended) };
+        let stdout = CappedLines {
+            inner: started.stdout,
+            line_bytes: 0,
+            max: MAX_MESSAGE_BYTES,
+            ended: Arc::clone(&ended),
+        };
         // Our reader fails the connection before the transport's own cap
         // (which drops an oversized line and waits on) could apply.
-        let rw = AsyncRwTransport::new_client(stdout, started.stdin).with_max_line_length(MAX_MESSAGE_BYTES + 1);
-        Ok(StdioTransport { rw, process: started.process, ended })
+        let rw = AsyncRwTransport::new_client(stdout, started.stdin)
+            .with_max_line_length(MAX_MESSAGE_BYTES + 1);
+        Ok(StdioTransport {
+            rw,
+            process: started.process,
+            ended,
+        })
     }
 }
 
 impl Transport<RoleClient> for StdioTransport {
     type Error = io::Error;
 
-    fn send(&mut self, item: TxJsonRpcMessage<RoleClient>) -> impl Future<Output = Result<(), io::Error>> + Send + 'static {
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> impl Future<Output = Result<(), io::Error>> + Send + 'static {
         self.rw.send(item)
     }
 
@@ -95,7 +108,11 @@ struct CappedLines<R> {
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for CappedLines<R> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
@@ -105,11 +122,18 @@ impl<R: AsyncRead + Unpin> AsyncRead for CappedLines<R> {
         let read = &buf.filled()[before..];
         let mut longest = 0;
         for (index, segment) in read.split(|byte| *byte == b'\n').enumerate() {
-            this.line_bytes = if index == 0 { this.line_bytes.saturating_add(segment.len()) } else { segment.len() };
+            this.line_bytes = if index == 0 {
+                this.line_bytes.saturating_add(segment.len())
+            } else {
+                segment.len()
+            };
             longest = longest.max(this.line_bytes);
         }
         if longest > this.max {
-            let reason = format!("it wrote a line of more than {} MiB on stdout", this.max >> 20);
+            let reason = format!(
+                "it wrote a line of more than {} MiB on stdout",
+                this.max >> 20
+            );
             this.ended.record(reason.clone());
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, reason)));
         }
@@ -124,22 +148,38 @@ mod tests {
     use super::*;
 
     fn capped(input: &[u8], max: usize) -> CappedLines<&[u8]> {
-        CappedLines { inner: input, line_bytes: 0, max, ended: Arc::default() }
+        CappedLines {
+            inner: input,
+            line_bytes: 0,
+            max,
+            ended: Arc::default(),
+        }
     }
 
     #[tokio::test]
     async fn lines_up_to_the_cap_pass() {
         let mut out = Vec::new();
-        capped(b"12345\n12345\n123", 5).read_to_end(&mut out).await.expect("within the cap");
+        capped(b"12345\n12345\n123", 5)
+            .read_to_end(&mut out)
+            .await
+            .expect("within the cap");
         assert_eq!(out, b"12345\n12345\n123");
     }
 
     #[tokio::test]
     async fn a_longer_line_fails_the_read_and_is_recorded() {
         let mut reader = capped(b"ok\n123456\n", 5);
-        let error = reader.read_to_end(&mut Vec::new()).await.expect_err("over the cap");
+        let error = reader
+            .read_to_end(&mut Vec::new())
+            .await
+            .expect_err("over the cap");
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
-        assert!(reader.ended.reason().is_some_and(|reason| reason.contains("line of more than")));
+        assert!(
+            reader
+                .ended
+                .reason()
+                .is_some_and(|reason| reason.contains("line of more than"))
+        );
     }
 
     #[tokio::test]
@@ -147,6 +187,9 @@ mod tests {
         let mut reader = capped(b"", 5);
         reader.line_bytes = 4;
         reader.inner = b"12\n";
-        assert!(reader.read_to_end(&mut Vec::new()).await.is_err(), "4 + 2 bytes before the newline");
+        assert!(
+            reader.read_to_end(&mut Vec::new()).await.is_err(),
+            "4 + 2 bytes before the newline"
+        );
     }
 }
