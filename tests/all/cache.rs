@@ -1,6 +1,8 @@
 //! The compiled-artifact cache: a corrupt or stale artifact is rebuilt, and
-//! the run it was needed for still succeeds.
+//! the run it was needed for still succeeds; a cache others can write to is
+//! not used at all.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,6 +12,11 @@ use serde_json::{Value, json};
 use crate::util::host_binary;
 
 fn run(cache_dir: &Path) -> Result<Value> {
+    Ok(run_logged(cache_dir)?.0)
+}
+
+/// The run's output and the host's log (warnings and errors).
+fn run_logged(cache_dir: &Path) -> Result<(Value, String)> {
     let program = cache_dir.join("program.ts");
     std::fs::write(&program, "return 6 * 7;")?;
     let output = Command::new(host_binary())
@@ -19,8 +26,9 @@ fn run(cache_dir: &Path) -> Result<Value> {
         .arg(cache_dir)
         .env("RUST_LOG", "warn")
         .output()?;
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    Ok(serde_json::from_slice(&output.stdout)?)
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{log}");
+    Ok((serde_json::from_slice(&output.stdout)?, log))
 }
 
 fn artifact(cache_dir: &Path) -> Result<PathBuf> {
@@ -55,6 +63,21 @@ fn a_corrupt_or_stale_artifact_is_rebuilt() -> Result<()> {
     std::fs::write(&path, b"short")?;
     assert_eq!(run(cache.path())?["result"], json!(42), "a truncated artifact is rebuilt");
     assert_valid_replacement(&path, b"short")?;
+    Ok(())
+}
+
+#[test]
+fn a_cache_directory_others_can_write_to_is_not_used() -> Result<()> {
+    let cache = tempfile::tempdir()?;
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777))?;
+    let (output, log) = run_logged(cache.path())?;
+    assert_eq!(output["result"], json!(42), "the guest is compiled in memory instead");
+    assert!(log.contains("writable by group or others"), "the host warns: {log}");
+    let cached: Vec<_> = std::fs::read_dir(cache.path())?
+        .filter_map(|entry| Some(entry.ok()?.file_name()))
+        .filter(|name| name != "program.ts")
+        .collect();
+    assert!(cached.is_empty(), "nothing is written to a directory others can write to: {cached:?}");
     Ok(())
 }
 

@@ -11,9 +11,13 @@
 //! file that fails its checksum or does not deserialize is rebuilt.
 //!
 //! # Security
-//! Deserializing compiled code trusts it. Only files this module wrote, whose
-//! checksum matches, are deserialized; the cache directory belongs to the user
-//! who runs the host.
+//! Deserializing compiled code trusts it, and the checksum only catches
+//! corruption. So the cache is used only while no one but the host's user can
+//! write to it ([`cache`]: owner and mode checks, no symbolic links followed,
+//! temporary files created exclusively and renamed atomically); otherwise the
+//! guest is compiled in memory, with a warning, and nothing is cached.
+
+mod cache;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -29,6 +33,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::bindings::{Failure, FailureKind};
 use super::host::tools::{ToolAccess, ToolFuture};
 use super::state::HostState;
+use cache::{CacheDir, CacheError};
 
 /// The guest runtime component built by `build.rs` from `guest-sdk/`.
 const GUEST_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));
@@ -47,74 +52,99 @@ pub enum ArtifactError {
 }
 
 /// The compiled guest: from the cache when a valid artifact is there, else
-/// built and cached.
+/// built and cached. A cache someone else could write to is not used: the
+/// guest is then compiled in memory at every start.
 pub async fn load_or_build(
     engine: &Engine,
     linker: &Linker<HostState>,
     cache_dir: &Path,
 ) -> Result<Component, ArtifactError> {
-    let path = artifact_path(engine, cache_dir);
-    match load(engine, &path) {
-        Ok(component) => return Ok(component),
-        Err(reason) => tracing::info!(path = %path.display(), %reason, "building the guest artifact"),
+    let name = artifact_name(engine);
+    let mut cache = match CacheDir::open(cache_dir) {
+        Ok(dir) => Some(dir),
+        Err(error) => {
+            warn_uncached(&error);
+            None
+        }
+    };
+    if let Some(dir) = &cache {
+        match load(engine, dir, &name) {
+            Ok(component) => return Ok(component),
+            Err(LoadError::Untrusted(error)) => {
+                warn_uncached(&error);
+                cache = None;
+            }
+            Err(reason) => tracing::info!(file = %name, %reason, "building the guest artifact"),
+        }
     }
     let started = Instant::now();
     let snapshot = snapshot(engine, linker).await.map_err(ArtifactError::Snapshot)?;
     let compiled = engine.precompile_component(&snapshot).map_err(ArtifactError::Compile)?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "guest artifact built");
-    if let Err(error) = save(&path, &compiled) {
-        tracing::warn!(path = %path.display(), %error, "cannot cache the guest artifact; the next start compiles again");
+    if let Some(dir) = &cache
+        && let Err(error) = dir.write(&name, &with_checksum(&compiled))
+    {
+        tracing::warn!(%error, "cannot cache the guest artifact; the next start compiles again");
     }
     // SAFETY: `compiled` was produced just now by this engine.
     unsafe { Component::deserialize(engine, &compiled) }.map_err(ArtifactError::Compile)
 }
 
+fn warn_uncached(error: &CacheError) {
+    tracing::warn!(%error, "not using the compiled-code cache: the guest is compiled in memory at every start");
+}
+
 /// Where the artifact for this guest and engine configuration lives.
 pub fn artifact_path(engine: &Engine, cache_dir: &Path) -> PathBuf {
+    cache_dir.join(artifact_name(engine))
+}
+
+fn artifact_name(engine: &Engine) -> String {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    cache_dir.join(format!("guest-{}-{:016x}.cwasm", GUEST_HASH.trim(), hasher.finish()))
+    format!("guest-{}-{:016x}.cwasm", GUEST_HASH.trim(), hasher.finish())
 }
 
 #[derive(Debug, thiserror::Error)]
 enum LoadError {
+    #[error(transparent)]
+    Untrusted(CacheError),
     #[error("no cached artifact ({0})")]
-    Unreadable(std::io::Error),
+    Unreadable(CacheError),
     #[error("the cached artifact is corrupt (checksum mismatch)")]
     Corrupt,
     #[error("the cached artifact does not load: {0}")]
     Incompatible(wasmtime::Error),
 }
 
-fn load(engine: &Engine, path: &Path) -> Result<Component, LoadError> {
-    let bytes = std::fs::read(path).map_err(LoadError::Unreadable)?;
+fn load(engine: &Engine, cache: &CacheDir, name: &str) -> Result<Component, LoadError> {
+    let bytes = cache.read(name).map_err(|error| {
+        if error.is_untrusted() { LoadError::Untrusted(error) } else { LoadError::Unreadable(error) }
+    })?;
     let (checksum, artifact) = bytes.split_at_checked(CHECKSUM_BYTES).ok_or(LoadError::Corrupt)?;
     if checksum != xxh3_64(artifact).to_le_bytes() {
         return Err(LoadError::Corrupt);
     }
-    // SAFETY: the file was written by `save` from `Engine::precompile_component`
-    // and its checksum shows it is unchanged; deserialization itself rejects
-    // artifacts of another wasmtime version or engine configuration.
+    // SAFETY: the file is the host user's own in a directory only that user
+    // can write (`CacheDir` checked both), it was written by `load_or_build`
+    // from `Engine::precompile_component`, and its checksum shows it is whole;
+    // deserialization itself rejects artifacts of another wasmtime version or
+    // engine configuration.
     unsafe { Component::deserialize(engine, artifact) }.map_err(LoadError::Incompatible)
 }
 
-/// Writes the artifact atomically: a concurrent host sees the old file or the
-/// whole new one, never a part.
-fn save(path: &Path, compiled: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+/// The file's contents: the checksum of `compiled`, then `compiled`.
+fn with_checksum(compiled: &[u8]) -> Vec<u8> {
     let mut contents = Vec::with_capacity(CHECKSUM_BYTES + compiled.len());
     contents.extend_from_slice(&xxh3_64(compiled).to_le_bytes());
     contents.extend_from_slice(compiled);
-    std::fs::write(&temporary, contents)?;
-    std::fs::rename(&temporary, path)
+    contents
 }
 
 /// Runs the guest's initialization and returns the initialized component.
 async fn snapshot(engine: &Engine, linker: &Linker<HostState>) -> wasmtime::Result<Vec<u8>> {
     let deadline = Instant::now() + Duration::from_secs(3600);
-    let state = HostState::new(usize::MAX, 0, deadline, Arc::new(NoTools));
+    let state = HostState::new(usize::MAX, 0, deadline, tokio_util::sync::CancellationToken::new(), Arc::new(NoTools));
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_fuel(u64::MAX)?;
@@ -130,7 +160,7 @@ async fn snapshot(engine: &Engine, linker: &Linker<HostState>) -> wasmtime::Resu
 }
 
 /// The snapshot phase builds the runtime only; it reaches no tools.
-struct NoTools;
+pub(super) struct NoTools;
 
 impl NoTools {
     fn refusal() -> Failure {
