@@ -6,6 +6,7 @@ use javy_plugin_api::javy::quickjs::prelude::Func;
 use javy_plugin_api::javy::quickjs::{Ctx, IntoJs, Object, Result, Value};
 
 use crate::mcp::code_runtime::console::{self, Level};
+use crate::positions;
 use crate::mcp::code_runtime::events;
 use crate::mcp::code_runtime::tools;
 use crate::mcp::code_runtime::types::Failure;
@@ -13,8 +14,12 @@ use crate::mcp::code_runtime::types::Failure;
 /// Builds the `host` object handed to the prelude.
 pub fn install<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
+    host.set("programFile", conventions::PROGRAM_FILE)?;
     host.set("camelCase", Func::from(|name: String| conventions::camel_case(&name)))?;
-    host.set("emit", Func::from(|level: u32, message: String| console::emit(level_of(level), &message)))?;
+    host.set(
+        "emit",
+        Func::from(|level: u32, message: String| console::emit(level_of(level), &positions::unwrap_lines(&message))),
+    )?;
     host.set("startTimer", Func::from(events::start_timer))?;
     host.set("cancel", Func::from(events::cancel))?;
     host.set(

@@ -7,6 +7,8 @@
   "use strict";
 
   const LEVELS = ["debug", "info", "log", "warn", "error"];
+  /** The file name of the program's frames (the conventions crate's). */
+  const PROGRAM_FILE = host.programFile + ":";
   /** Most unhandled rejections listed one by one in the console at the end. */
   const MAX_REPORTED_REJECTIONS = 10;
 
@@ -89,6 +91,12 @@
     return text === undefined ? "null" : text;
   }
 
+  /** The frames of a stack that are in the program, not in this prelude. */
+  function programFrames(stack) {
+    if (typeof stack !== "string") return "";
+    return stack.split("\n").filter((frame) => frame.includes(PROGRAM_FILE)).join("\n");
+  }
+
   /** Renders a value for a console line, never throwing. */
   function inspect(value, depth, seen) {
     switch (typeof value) {
@@ -108,7 +116,8 @@
     }
     if (value === null) return "null";
     if (value instanceof Error) {
-      return value.stack ? `${value.name}: ${value.message}\n${value.stack}` : `${value.name}: ${value.message}`;
+      const stack = programFrames(value.stack);
+      return stack ? `${value.name}: ${value.message}\n${stack}` : `${value.name}: ${value.message}`;
     }
     if (seen.has(value)) return "[Circular]";
     if (depth > 8) return "[Object]";

@@ -22,6 +22,8 @@ mod host;
 mod limits;
 mod operations;
 mod state;
+#[cfg(test)]
+mod wasi_surface;
 
 use std::path::Path;
 use std::sync::Arc;
