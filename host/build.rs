@@ -21,6 +21,10 @@ const GUEST_TOOLCHAIN_ENV: &[(&str, &str)] = &[
     ("AR_wasm32_wasip2", "llvm-ar-16"),
     ("CFLAGS_wasm32_wasip2", "--target=wasm32-wasi -isystem /usr/include/wasm32-wasi"),
     ("LIBCLANG_PATH", "/usr/lib/llvm-16/lib"),
+    // QuickJS has no stack check on WASI: the guest's C stack (in its linear
+    // memory) must outlast the host's WebAssembly stack, whose overflow is a
+    // clean trap. 4 MiB is twice that stack (see MAX_WASM_STACK_BYTES).
+    ("CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS", "-Clink-arg=-zstack-size=4194304"),
     (
         "BINDGEN_EXTRA_CLANG_ARGS_wasm32_wasip2",
         "--target=wasm32-wasi -nostdinc -isystem /usr/lib/llvm-16/lib/clang/16/include \

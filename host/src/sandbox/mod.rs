@@ -55,6 +55,14 @@ const SPARE_INSTANCES: u32 = 1;
 /// dirty pages, where the kernel offers `PAGEMAP_SCAN`): it covers the
 /// snapshot's heap, so a run does not fault its pages in again.
 const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+/// The native stack of a run's WebAssembly. QuickJS's parser takes about 3 KiB
+/// of it per level of nesting, so this fits the deepest program the host
+/// accepts ([`transpile::MAX_NESTING`]); only the pages a run touches are used.
+/// The guest's own C stack (linked by `build.rs`) is twice as large, so deep
+/// JavaScript recursion always ends here, with a clean stack-overflow trap.
+const MAX_WASM_STACK_BYTES: usize = 2 << 20;
+/// Room on a run's stack for the host functions the guest calls.
+const HOST_STACK_BYTES: usize = 1 << 20;
 /// Programs up to this size are transpiled on the calling worker thread (it
 /// takes well under a millisecond); larger ones on a blocking thread.
 const INLINE_TRANSPILE_BYTES: usize = 64 << 10;
@@ -315,6 +323,8 @@ fn engine_config(limits: &Limits) -> wasmtime::Config {
         .wasm_component_model(true)
         .consume_fuel(true)
         .epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK_BYTES)
+        .async_stack_size(MAX_WASM_STACK_BYTES + HOST_STACK_BYTES)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
 }

@@ -56,7 +56,7 @@ pub struct SyntaxError {
 
 /// The deepest nesting a program may have: far beyond what people and
 /// models write, well within what the parsers handle on [`DEEP_STACK_BYTES`].
-pub const MAX_NESTING: usize = 1_000;
+pub const MAX_NESTING: usize = 500;
 /// Programs that nest at most this deep are parsed on the calling thread,
 /// whose stack may be as small as a tokio worker's 2 MiB.
 const INLINE_NESTING: usize = 48;
