@@ -1,11 +1,12 @@
 # mcp-code-runtime. `make demo` sets up a fresh machine, builds, and runs an
-# example against real MCP servers; `make test` runs every test.
+# example against real MCP servers; `make test` runs every test; `make fuzz`
+# runs the fuzz targets in fuzz/ (nightly; never part of build or test).
 
 CARGO ?= cargo
 BIN := target/debug/mcp-code-runtime
 RELEASE_BIN := target/release/mcp-code-runtime
 
-.PHONY: setup build demo test bench types clean
+.PHONY: setup build demo test bench types fuzz clean
 
 setup:
 	./scripts/setup.sh
@@ -22,6 +23,9 @@ test: build
 bench: setup
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) run --release -p integration-tests --bin bench
+
+fuzz: build
+	./scripts/fuzz.sh
 
 types: build
 	MCP_CODE_RUNTIME_ROOT=$(CURDIR) $(BIN) types --config config/mcp-servers.json --out types

@@ -398,10 +398,12 @@ async fn transpile_within(source: String, timeout: Duration) -> Result<String, R
     }
 }
 
-/// QuickJS's error for an allocation the memory cap refused. A program that
-/// caught one and later failed for another reason fails for that reason.
+/// QuickJS's error for an allocation the memory cap refused: `InternalError:
+/// out of memory`, or `null` when even that error could not be allocated (the
+/// prelude reports a thrown `null` as "Uncaught null"). A program that caught
+/// one and later failed for another reason fails for that reason.
 fn is_out_of_memory(error: &ScriptError) -> bool {
-    error.name == "InternalError" && error.message == "out of memory"
+    (error.name == "InternalError" && error.message == "out of memory") || error.message == "Uncaught null"
 }
 
 /// Resolves once `cancel` is cancelled and the run had [`STOP_GRACE`] to stop
