@@ -100,7 +100,7 @@ async fn tool_errors_throw_and_can_be_caught() -> Result<()> {
     assert_eq!(error["message"], json!("McpToolError: boom"));
     assert_eq!(error["line"], json!(1));
     let unknown_tool = host.execute("await mcp.call('test', 'nope', {});").await?;
-    assert!(expect_error(&unknown_tool, "tool_error")["message"].as_str().unwrap().contains("its tools: echo"), "{unknown_tool}");
+    assert!(expect_error(&unknown_tool, "not_found")["message"].as_str().unwrap().contains("its tools: echo"), "{unknown_tool}");
     Ok(())
 }
 
@@ -160,10 +160,10 @@ async fn capabilities_are_enforced_by_the_host() -> Result<()> {
     assert!(names.contains(&json!("echo")) && !names.contains(&json!("fail")), "denied tools are hidden: {names:?}");
 
     let unknown = host.execute("await mcp.call('nope', 'echo', {});").await?;
-    let message = expect_error(&unknown, "tool_error")["message"].as_str().unwrap().to_owned();
+    let message = expect_error(&unknown, "not_found")["message"].as_str().unwrap().to_owned();
     assert!(message.contains("known servers: test, other"), "{message}");
     let import_unknown = host.execute("await import('mcp://nope');").await?;
-    expect_error(&import_unknown, "tool_error");
+    expect_error(&import_unknown, "not_found");
 
     let bad_request = host.execute_with(json!({"code": "return 1;", "mcpServers": ["nope"]})).await?;
     let message = expect_error(&bad_request, "invalid_input")["message"].as_str().unwrap().to_owned();
@@ -235,7 +235,7 @@ async fn list_mcp_servers_shows_tools_and_failures() -> Result<()> {
     let text = listing.content[0].as_text().unwrap().text.clone();
     assert!(text.contains("broken (failed:") && text.contains("  echo: "), "{text}");
     let run = host.execute("await mcp.call('broken', 'echo', {});").await?;
-    assert!(expect_error(&run, "tool_error")["message"].as_str().unwrap().contains("not available"), "{run}");
+    assert!(expect_error(&run, "transport_error")["message"].as_str().unwrap().contains("not available"), "{run}");
     Ok(())
 }
 
