@@ -47,24 +47,46 @@ declare function clearTimeout(handle: number | undefined): void;
 declare function clearInterval(handle: number | undefined): void;
 declare function queueMicrotask(callback: () => void): void;
 
+// The globals below are written so that they merge with the same globals of
+// TypeScript's standard libraries (the DOM lib a default tsconfig includes,
+// or only "es2022"): interfaces that merge, and `var`s whose types are
+// identical to the DOM lib's. So a program type-checks in an ordinary project.
+
 /** UTF-8 only. */
-declare class TextEncoder {
+interface TextEncoder {
+  readonly encoding: string;
   encode(input?: string): Uint8Array;
 }
 
-/** UTF-8 only, and without streaming. */
-declare class TextDecoder {
-  constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
-  readonly encoding: "utf-8";
+declare var TextEncoder: {
+  prototype: TextEncoder;
+  new(): TextEncoder;
+};
+
+interface TextDecoderOptions {
+  fatal?: boolean;
+  ignoreBOM?: boolean;
+}
+
+/** UTF-8 only (`encoding` is always `"utf-8"`), and without streaming. */
+interface TextDecoder {
+  readonly encoding: string;
   readonly fatal: boolean;
   readonly ignoreBOM: boolean;
   decode(input?: ArrayBuffer | ArrayBufferView): string;
 }
 
-declare var performance: {
+declare var TextDecoder: {
+  prototype: TextDecoder;
+  new(label?: string, options?: TextDecoderOptions): TextDecoder;
+};
+
+interface Performance {
   /** A monotonic clock, in milliseconds. */
   now(): number;
-};
+}
+
+declare var performance: Performance;
 
 /** The connected MCP servers and their tools. */
 declare namespace mcp {
