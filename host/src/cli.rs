@@ -1,9 +1,23 @@
-//! The command line, as plain clap structs: no logic lives here. `main`
-//! applies these options over the configuration file.
+//! The command line, as plain clap structs: no logic lives here beyond the
+//! text of `--version`. `main` applies these options over the configuration
+//! file.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The guest runtime's content hash (it keys the compiled-code cache).
+pub const GUEST_BUILD: &str = include_str!(concat!(env!("OUT_DIR"), "/guest.hash"));
+
+/// `--version`: this binary, the guest runtime it embeds and the Wasmtime it runs on.
+pub fn long_version() -> String {
+    format!(
+        "{}\nguest: QuickJS (Javy plugin), build {}\nwasmtime: {}",
+        env!("CARGO_PKG_VERSION"),
+        GUEST_BUILD.trim(),
+        wasmtime_environ::VERSION
+    )
+}
 
 /// Runs TypeScript in a WebAssembly sandbox, with access to your MCP servers.
 #[derive(Debug, Parser)]
@@ -39,7 +53,8 @@ pub enum Command {
         options: Options,
     },
     /// Write the TypeScript declarations of every configured server's tools:
-    /// OUT/<server>.d.ts, OUT/runtime.d.ts (the sandbox API) and OUT/index.d.ts.
+    /// OUT/<server>.d.ts, OUT/runtime.d.ts (the sandbox API), OUT/index.d.ts
+    /// and a ready OUT/tsconfig.json.
     Types {
         /// The folder to write to (created if missing).
         #[arg(long)]
@@ -47,6 +62,63 @@ pub enum Command {
         #[command(flatten)]
         options: Options,
     },
+    /// Move the MCP servers of your Claude Code or Claude Desktop configuration
+    /// into this runtime's config, and register `code-runtime` with Claude.
+    Migrate(MigrateArgs),
+    /// Check the setup: the config, every server, the cache, the data folder and
+    /// the guest. Exits non-zero when a check fails.
+    Doctor {
+        /// Print the checks as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// The data folder to check (default: $XDG_DATA_HOME/mcp-code-runtime,
+        /// else ~/.local/share/mcp-code-runtime).
+        #[arg(long, env = "MCP_CODE_RUNTIME_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Print a shell completion script (e.g. `mcp-code-runtime completions bash
+    /// > ~/.local/share/bash-completion/completions/mcp-code-runtime`).
+    Completions {
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Read the servers from this file only (an `mcpServers` object, as in
+    /// `.mcp.json` or Claude Desktop's config), instead of finding Claude's files.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Where to register `code-runtime`: the project's `.mcp.json`, or your
+    /// user entry in Claude Code's `~/.claude.json`.
+    #[arg(long, value_enum, default_value_t = Scope::Project)]
+    pub scope: Scope,
+    /// Remove the migrated servers from the Claude config that gets
+    /// `code-runtime` (the full cutover); by default they stay as a fallback.
+    #[arg(long)]
+    pub replace: bool,
+    /// Print what would change, as a diff, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The project folder (default: the current directory).
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// The runtime config file to write (default: `.mcp-code-runtime.json` in
+    /// the project with `--scope project`, `~/.config/mcp-code-runtime/servers.json`
+    /// with `--scope user`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// Which Claude Code configuration `migrate` registers `code-runtime` in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scope {
+    /// The project's `.mcp.json`.
+    Project,
+    /// The user's entry in `~/.claude.json`, for every project.
+    User,
 }
 
 /// Options shared by every command. Each overrides the configuration file.

@@ -19,11 +19,15 @@
 pub mod bridge;
 pub mod cli;
 pub mod config;
+pub mod declarations;
+pub mod doctor;
+pub mod migrate;
 pub mod outcome;
 pub mod policy;
 pub mod runtime;
 pub mod sandbox;
 pub mod search;
 pub mod server;
+pub mod terminal;
 pub mod transpile;
 pub mod typegen;

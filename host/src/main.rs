@@ -8,36 +8,50 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
-use mcp_code_runtime::bridge::Bridge;
-use mcp_code_runtime::cli::{Cli, Command, Options};
+use mcp_code_runtime::cli::{self, Cli, Command, MigrateArgs, Options};
 use mcp_code_runtime::config::{Config, StartServers};
+use mcp_code_runtime::doctor::{self, StderrTail};
+use mcp_code_runtime::migrate::{self, Locations};
 use mcp_code_runtime::runtime::{ExecuteRequest, Runtime};
 use mcp_code_runtime::server::CodeRuntimeServer;
-use mcp_code_runtime::typegen;
+use mcp_code_runtime::terminal::{LogWriter, Spinner};
+use mcp_code_runtime::declarations;
 
 /// How long shutdown waits for blocking work; the stdin reader never ends by itself.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
 
 fn main() -> Result<ExitCode> {
-    let cli = Cli::parse();
+    let matches = Cli::command().long_version(cli::long_version().leak() as &str).get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
+    let doctor = matches!(cli.command, Command::Doctor { .. });
+    // `doctor` prints a table: its log shows only problems, and it keeps each
+    // server's last stderr lines for the table.
+    let default_filter = if doctor { "warn" } else { "info,rmcp=warn" };
+    let tail = doctor.then(StderrTail::default);
     // MCP clients store the host's stderr in log files: colour only on a terminal.
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(colour)
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")))
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(LogWriter)
+                .with_ansi(colour)
+                .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter))),
+        )
+        .with(tail.clone().map(|tail| tail.with_filter(Targets::new().with_target("downstream", LevelFilter::INFO))))
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let exit = runtime.block_on(run(cli));
+    let exit = runtime.block_on(run(cli, tail.unwrap_or_default()));
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     exit
 }
 
-async fn run(cli: Cli) -> Result<ExitCode> {
+async fn run(cli: Cli, tail: StderrTail) -> Result<ExitCode> {
     match cli.command {
         Command::Serve { eager, options } => {
             let mut config = load_config(&options)?;
@@ -49,9 +63,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run { file, servers, timeout_ms, options } => {
             let code = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let request = ExecuteRequest { code, timeout: timeout_ms.map(Duration::from_millis), servers, ..ExecuteRequest::default() };
-            run_once(load_config(&options)?, request).await
+            run_once(load_config(&options)?, request, &file).await
         }
         Command::Types { out, options } => write_types(&load_config(&options)?, &out).await,
+        Command::Migrate(args) => run_migrate(args),
+        Command::Doctor { json, data_dir, options } => run_doctor(json, data_dir, options, tail).await,
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "mcp-code-runtime", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script).context("cannot write the completion script")?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -100,40 +122,79 @@ async fn serve(config: Config) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_once(config: Config, request: ExecuteRequest) -> Result<ExitCode> {
+async fn run_once(config: Config, request: ExecuteRequest, file: &Path) -> Result<ExitCode> {
     let runtime = Runtime::start(config);
+    let spinner = Spinner::start(&format!("running {}", file.display()));
     let outcome = runtime.execute(request).await;
+    spinner.stop();
     runtime.shutdown().await;
     println!("{}", serde_json::to_string_pretty(&outcome)?);
     Ok(if outcome.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Writes every server's declarations, the runtime API and an index to `out`.
+/// Writes every server's declarations, the runtime API, an index and a tsconfig to `out`.
 async fn write_types(config: &Config, out: &Path) -> Result<ExitCode> {
-    let bridge = Bridge::new(config);
-    let catalog = bridge.catalog().await;
-    bridge.shutdown().await;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut written = vec![write_file(out, typegen::RUNTIME_FILE_NAME, typegen::RUNTIME_DECLARATIONS)?];
-    let mut servers = Vec::new();
-    for (server, tools) in catalog.servers() {
-        written.push(write_file(out, &typegen::declaration_file_name(server), &typegen::server_declarations(server, tools))?);
-        servers.push(server);
-    }
-    written.push(write_file(out, typegen::INDEX_FILE_NAME, &typegen::index_declarations(&servers))?);
-    for path in written {
+    let written = declarations::write(config, out).await?;
+    for path in &written.files {
         println!("{}", path.display());
     }
-    for (server, reason) in &catalog.unavailable {
+    for (server, reason) in &written.unavailable {
         tracing::error!(server = %server, %reason, "no declarations: the server's tools could not be listed");
     }
-    Ok(if catalog.unavailable.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if written.unavailable.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn write_file(dir: &Path, name: &str, contents: &str) -> Result<PathBuf> {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
+fn run_migrate(args: MigrateArgs) -> Result<ExitCode> {
+    let current = std::env::current_dir().context("cannot find the current directory")?;
+    let absolute = |path: PathBuf| if path.is_absolute() { path } else { current.join(path) };
+    let project = absolute(args.project.unwrap_or_else(|| current.clone()));
+    let request = migrate::Request {
+        from: args.from.map(absolute),
+        scope: args.scope,
+        replace: args.replace,
+        project: std::fs::canonicalize(&project).unwrap_or(project),
+        runtime_config: args.config.map(absolute),
+        binary: std::env::current_exe().context("cannot find this binary's path")?,
+    };
+    let plan = migrate::plan(&request, &Locations::from_env()?)?;
+    println!("servers: {}", plan.servers.join(", "));
+    for note in &plan.notes {
+        println!("note: {note}");
+    }
+    if args.dry_run {
+        print!("{}", plan.diff());
+        println!("dry run: nothing was written");
+    } else {
+        for line in plan.apply()? {
+            println!("{line}");
+        }
+        println!("check it with: mcp-code-runtime doctor --config {}", plan.runtime_config().display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_doctor(json: bool, data_dir: Option<PathBuf>, mut options: Options, tail: StderrTail) -> Result<ExitCode> {
+    // Without --config, the user-scope file `migrate` writes, when there is one.
+    if options.config.is_none()
+        && let Ok(locations) = Locations::from_env()
+    {
+        options.config = Some(locations.config_home.join("mcp-code-runtime/servers.json")).filter(|path| path.exists());
+    }
+    let data_dir = data_dir.or_else(doctor::default_data_dir).context("HOME is not set: pass --data-dir")?;
+    let request = doctor::Request {
+        config_path: options.config.clone(),
+        config: load_config(&options).map_err(|error| format!("{error:#}")),
+        data_dir,
+        tail,
+        guest_build: cli::GUEST_BUILD,
+    };
+    let report = doctor::diagnose(request).await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", doctor::table(&report));
+    }
+    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Resolves on SIGTERM or SIGINT, with the signal's name.

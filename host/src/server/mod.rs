@@ -15,10 +15,35 @@ use crate::runtime::Runtime;
 
 pub use params::{DescribeToolsParams, ExecuteCodeParams, SearchToolsParams};
 
-/// Instructions sent at `initialize`, for the model.
-const INSTRUCTIONS: &str = "Use execute_code to run TypeScript that calls the tools of the user's MCP \
-servers and returns only what you need. Find tools with search_tools or list_mcp_servers, read their \
-exact types with describe_tools (or the mcp-code-runtime://types/ resources), then write one program.";
+/// Instructions sent at `initialize`, for the model: when a program pays and
+/// when a direct call is better (the plan's decision matrix), how to discover
+/// tools, and the import forms. Kept under 400 tokens (cl100k), as tested.
+pub const INSTRUCTIONS: &str = "\
+execute_code runs a TypeScript program that calls the tools of the user's MCP servers; only what it \
+returns reaches you.
+
+Write a program when a task needs several tool calls or a loop (create 10 tasks, check every page), \
+when results are large and you need only part of them (filter, count, aggregate logs or lists), or \
+when data moves between servers. Call a tool directly when one call answers (one lookup, one \
+screenshot, one diagnostic) and that tool is offered to you directly: a program adds overhead.
+
+Discover: search_tools {query} ranks tools by what they do; list_mcp_servers lists servers and \
+tools; describe_tools {names: [\"server.tool\"]} gives exact TypeScript declarations (also the \
+mcp-code-runtime://types/ resources). Inside a program: mcp.search(query), mcp.describe(name), \
+mcp.servers(), mcp.tools(server).
+
+The code is the body of an async function: top-level await; `return` sets the result. \
+`const fs = await import(\"mcp://filesystem\")` or `import * as fs from \"mcp://filesystem\"`, then \
+`await fs.readFile({path})` (exact or camelCase tool names), or \
+`await mcp.call(\"server\", \"tool\", args)`. Run independent calls with Promise.all. A failed call \
+throws McpError (.kind, .server, .tool); console output comes back in `logs`.";
+
+/// What a client shows a model of this server before any call: its
+/// `tools/list` and its instructions, as JSON (what `doctor` counts).
+pub fn advertised_json() -> String {
+    let advertised = serde_json::json!({ "tools": CodeRuntimeServer::tool_definitions(), "instructions": INSTRUCTIONS });
+    serde_json::to_string(&advertised).unwrap_or_default()
+}
 
 #[derive(Clone)]
 pub struct CodeRuntimeServer {

@@ -29,6 +29,11 @@ impl CodeRuntimeServer {
         CodeRuntimeServer { runtime, tool_router: Self::tool_router() }
     }
 
+    /// The host's own tools, as `tools/list` shows them.
+    pub fn tool_definitions() -> Vec<rmcp::model::Tool> {
+        Self::tool_router().list_all()
+    }
+
     /// Run TypeScript in a sandbox and get back its return value and console output.
     /// Only what the code returns reaches you, so filter and summarize data in code.
     /// Call MCP servers' tools: `const fs = await import("mcp://filesystem"); await fs.readFile({path: "/x"})`
@@ -38,7 +43,12 @@ impl CodeRuntimeServer {
     /// require or fetch except through MCP tools. Limits: time (`timeout`, default 30 s), CPU fuel,
     /// 64 MiB memory, 1 MiB code and result. The response has {ok, result, logs, error: {kind,
     /// message, line, column}, stats}.
-    #[tool(name = "execute_code")]
+    #[tool(
+        name = "execute_code",
+        title = "Run a TypeScript program that calls MCP tools",
+        output_schema = rmcp::handler::server::common::schema_for_output::<RunOutcome>(),
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true)
+    )]
     async fn execute_code(&self, Parameters(params): Parameters<ExecuteCodeParams>, cancel: CancellationToken) -> CallToolResult {
         let request = ExecuteRequest {
             code: params.code,
@@ -51,7 +61,7 @@ impl CodeRuntimeServer {
 
     /// List the configured MCP servers: state (running, or failed with the reason) and
     /// each tool with a one-line description.
-    #[tool(name = "list_mcp_servers")]
+    #[tool(name = "list_mcp_servers", title = "List MCP servers and their tools", annotations(read_only_hint = true, open_world_hint = false))]
     async fn list_mcp_servers(&self) -> CallToolResult {
         let statuses = self.runtime.server_statuses().await;
         let mut result = CallToolResult::success(vec![ContentBlock::text(servers_text(&statuses))]);
@@ -61,7 +71,7 @@ impl CodeRuntimeServer {
 
     /// Find tools of the MCP servers by what they do, best first. `detail`: `name`, `summary`
     /// (default) or `full` (TypeScript declaration).
-    #[tool(name = "search_tools")]
+    #[tool(name = "search_tools", title = "Search MCP tools", annotations(read_only_hint = true, open_world_hint = false))]
     async fn search_tools(&self, Parameters(params): Parameters<SearchToolsParams>) -> CallToolResult {
         let detail = params.detail.unwrap_or_default();
         let limit = params.limit.unwrap_or(DEFAULT_SEARCH_LIMIT) as usize;
@@ -76,7 +86,7 @@ impl CodeRuntimeServer {
 
     /// TypeScript declarations of tools (`server.tool`) or whole servers (`server`), to call
     /// them correctly from execute_code.
-    #[tool(name = "describe_tools")]
+    #[tool(name = "describe_tools", title = "Describe MCP tools as TypeScript", annotations(read_only_hint = true, open_world_hint = false))]
     async fn describe_tools(&self, Parameters(params): Parameters<DescribeToolsParams>) -> CallToolResult {
         let (mut text, unknown) = match self.runtime.bridge().describe_tools(params.names).await {
             Ok(described) => (described.declarations, described.unknown),
