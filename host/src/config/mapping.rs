@@ -17,14 +17,17 @@ use crate::policy::{Pattern, Policy, ServerRules};
 /// Mapping state: where errors point, how variables expand, what to warn about.
 pub(super) struct Loader<'a> {
     origin: &'a Path,
+    /// The file's text, to point errors at a line and column.
+    text: &'a str,
     env: EnvLookup<'a>,
     warnings: Vec<String>,
 }
 
 impl<'a> Loader<'a> {
-    pub(super) fn new(origin: &'a Path, env: EnvLookup<'a>, warnings: Vec<String>) -> Self {
+    pub(super) fn new(origin: &'a Path, text: &'a str, env: EnvLookup<'a>, warnings: Vec<String>) -> Self {
         Loader {
             origin,
+            text,
             env,
             warnings,
         }
@@ -66,13 +69,35 @@ impl<'a> Loader<'a> {
     /// `text` with its `${VAR}`s expanded; `at` is its JSON path, for errors.
     fn expand(&self, text: &str, at: &str) -> Result<String, ConfigError> {
         expand(text, self.env).map_err(|error| match error {
-            ExpandError::Unset(name) => ConfigError::UnsetVariable {
-                path: self.origin.to_path_buf(),
-                at: at.to_owned(),
-                name,
-            },
+            ExpandError::Unset(name) => {
+                let (line, column) = self.position_of(text, &name);
+                ConfigError::UnsetVariable {
+                    path: self.origin.to_path_buf(),
+                    line,
+                    column,
+                    at: at.to_owned(),
+                    name,
+                }
+            }
             other => self.invalid(format!("{at}: {other}")),
         })
+    }
+
+    /// The 1-based line and column of `${name` inside the string `value` as
+    /// the file writes it (JSON-escaped), else of the first `${name` anywhere.
+    fn position_of(&self, value: &str, name: &str) -> (usize, usize) {
+        let reference = format!("${{{name}");
+        let written = serde_json::to_string(value).unwrap_or_default();
+        let offset = self
+            .text
+            .find(&written)
+            .and_then(|start| written.find(&reference).map(|within| start + within))
+            .or_else(|| self.text.find(&reference))
+            .unwrap_or(0);
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |last| last.chars().count()) + 1;
+        (line, column)
     }
 
     /// Expands `value` (at `at`, the key `key` of `context`), which must not end up empty.

@@ -156,15 +156,18 @@ pub enum ConfigError {
     },
     #[error("{}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
-    /// `${VAR}` without a default names a variable that is not set. `at` is the
-    /// JSON path of the string, e.g. `mcpServers.fs.args[1]`.
+    /// `${VAR}` without a default names a variable that is not set. `line`
+    /// and `column` point at the reference in the file, `at` is the JSON path
+    /// of the string, e.g. `mcpServers.fs.args[1]`.
     #[error(
-        "{}: {at}: environment variable `{name}` is not set and `${{{name}}}` has no default \
+        "{}:{line}:{column}: {at}: environment variable `{name}` is not set and `${{{name}}}` has no default \
          (write `${{{name}:-}}` to allow an empty value)",
         path.display()
     )]
     UnsetVariable {
         path: PathBuf,
+        line: usize,
+        column: usize,
         at: String,
         name: String,
     },
@@ -212,7 +215,7 @@ fn load(text: &str, origin: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigE
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut warnings = Vec::new();
     let raw = raw::parse(text, origin, &mut warnings)?;
-    mapping::Loader::new(origin, env, warnings).config(raw)
+    mapping::Loader::new(origin, text, env, warnings).config(raw)
 }
 
 #[cfg(test)]

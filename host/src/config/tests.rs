@@ -299,10 +299,11 @@ fn an_unset_variable_without_default_is_an_error_naming_it_and_its_place() {
             panic!("{text}: expected an unset-variable error, got {error:?}");
         };
         assert_eq!((found.as_str(), name.as_str()), (at, "NOPE"), "{text}");
+        let column = text.find("${NOPE").unwrap() + 1;
         assert_eq!(
             error.to_string(),
             format!(
-                "{ORIGIN}: {at}: environment variable `NOPE` is not set and `${{NOPE}}` has no default (write `${{NOPE:-}}` to allow an empty value)"
+                "{ORIGIN}:1:{column}: {at}: environment variable `NOPE` is not set and `${{NOPE}}` has no default (write `${{NOPE:-}}` to allow an empty value)"
             )
         );
     }
@@ -738,4 +739,14 @@ fn the_example_config_loads_cleanly() {
             .check_tool("memory", "delete_entities"),
         Decision::Deny { .. }
     ));
+}
+
+#[test]
+fn an_unset_variable_is_placed_at_its_line_and_column() {
+    let text = "{\n  \"mcpServers\": {\n    \"fs\": { \"command\": \"x\", \"args\": [\"--root\", \"${PROJECT}/\"] }\n  }\n}\n";
+    let error = load_err(text);
+    let ConfigError::UnsetVariable { line, column, name, .. } = &error else {
+        panic!("expected an unset-variable error, got {error:?}");
+    };
+    assert_eq!((name.as_str(), *line, *column), ("PROJECT", 3, 49), "{error}");
 }
