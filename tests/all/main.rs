@@ -1,5 +1,6 @@
 //! One integration binary: the real `mcp-code-runtime` driven over MCP.
 
+mod adoption;
 mod adversarial;
 mod bridge;
 mod cache;

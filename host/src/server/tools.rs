@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, ContentBlock, Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
+    CallToolResult, ContentBlock, Implementation, JsonObject, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
     ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
@@ -46,7 +46,7 @@ impl CodeRuntimeServer {
     #[tool(
         name = "execute_code",
         title = "Run a TypeScript program that calls MCP tools",
-        output_schema = rmcp::handler::server::common::schema_for_output::<RunOutcome>(),
+        output_schema = run_outcome_schema(),
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true)
     )]
     async fn execute_code(&self, Parameters(params): Parameters<ExecuteCodeParams>, cancel: CancellationToken) -> CallToolResult {
@@ -133,6 +133,40 @@ pub fn run_result(outcome: &RunOutcome) -> CallToolResult {
     let mut result = if outcome.ok { CallToolResult::success(content) } else { CallToolResult::error(content) };
     result.structured_content = serde_json::to_value(outcome).ok();
     result
+}
+
+/// `execute_code`'s outputSchema: [`RunOutcome`]'s derived schema without
+/// descriptions (the tool's description explains the fields), number formats
+/// and the `$schema` (2020-12 is MCP's default), and with enums as `enum`
+/// lists, so the host's `tools/list` stays small.
+fn run_outcome_schema() -> Arc<JsonObject> {
+    let mut schema = Value::Object(rmcp::handler::server::common::schema_for_output::<RunOutcome>().as_ref().clone());
+    compact_schema(&mut schema);
+    match schema {
+        Value::Object(schema) => Arc::new(schema),
+        _ => unreachable!("a schema object stays an object"),
+    }
+}
+
+fn compact_schema(schema: &mut Value) {
+    match schema {
+        Value::Object(object) => {
+            for noise in ["$schema", "description", "format", "minimum"] {
+                object.remove(noise);
+            }
+            let constants = object.get("oneOf").and_then(Value::as_array).and_then(|variants| {
+                variants.iter().map(|variant| variant.get("const").cloned()).collect::<Option<Vec<_>>>()
+            });
+            if let Some(constants) = constants {
+                object.remove("oneOf");
+                object.insert("type".into(), json!("string"));
+                object.insert("enum".into(), Value::Array(constants));
+            }
+            object.values_mut().for_each(compact_schema);
+        }
+        Value::Array(items) => items.iter_mut().for_each(compact_schema),
+        _ => {}
+    }
 }
 
 /// How many tools `search_tools` returns when not told.
