@@ -9,5 +9,6 @@ mod downstream_faults;
 mod host_bounds;
 mod interop;
 mod sandbox;
+mod search_quality;
 mod seed;
 mod util;

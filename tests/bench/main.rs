@@ -38,6 +38,9 @@
 //!   answer, and the host's RSS over 100,000 mixed runs that succeed, fail and
 //!   hit every limit.
 //!
+//! - Search (`search_quality.rs`): the evaluation set's exact top-1 and top-3,
+//!   and one search over 5,000 synthetic tools. `bench search` runs only this.
+//!
 //! Memory is in MiB (reported as "MB"), times in ms or µs as their keys say.
 //! Every loop is bounded in count and time; all traffic is stdio. Every process
 //! it starts is closed (or killed on an error path) before it exits.
@@ -51,6 +54,7 @@
 
 mod child;
 mod report;
+mod search_quality;
 mod soak;
 
 use std::future::Future;
@@ -110,8 +114,14 @@ return Date.now() - started;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let paths = Paths::beside_current_exe()?;
     let mut report = Report::default();
+    if std::env::args().nth(1).as_deref() == Some("search") {
+        // `bench search`: only the in-process search figures, no host needed
+        search_quality::measure(&mut report);
+        println!("{}", report.json_line());
+        return Ok(());
+    }
+    let paths = Paths::beside_current_exe()?;
     println!("mcp-code-runtime benchmark: {}", paths.host.display());
 
     report.section("artifact cache (cold build, then warm)");
@@ -140,6 +150,9 @@ async fn main() -> Result<()> {
 
     report.section("in-process breakdown (library, median of 1,000 runs)");
     bounded("in-process breakdown", SECTION_LIMIT, phases(&paths, &mut report)).await?;
+
+    report.section("search (library, 5,000 synthetic tools; evaluation set)");
+    search_quality::measure(&mut report);
 
     println!();
     println!("{}", report.json_line());

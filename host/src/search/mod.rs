@@ -1,68 +1,100 @@
 //! Ranked search over the tools of all connected servers, so a model can find
-//! a tool without reading every declaration. Pure: no I/O.
+//! a tool from a plain question without reading every declaration. Shared by
+//! `search_tools` and `mcp.search`. Pure: no I/O, no state between searches.
+//! The index is generic over (server, [`Entry`]) pairs: anything with a name,
+//! a description and a JSON-schema of parameters can be ranked with tools.
 //!
 //! # Ranking
 //!
 //! [BM25F] — BM25 (k1 = 1.2, b = 0.75) over weighted fields, each normalized
-//! by its own average length. A tool's fields and their weights: its name 3,
-//! its server's name 1, its description 1, its parameters' names ½ and their
-//! descriptions ¼. A query scores the sum, over its distinct terms, of the
-//! better of:
-//! - the term's BM25F score;
-//! - 0.8 × the score of a tool-name word the query word is a prefix of, when
-//!   the query word has at least 3 letters (`nav` finds `navigate_page`).
+//! by its own average length. An entry's fields and their weights:
+//! - its name's terms 3, and its name's words as written (unstemmed) 1, so
+//!   `tasks` prefers `get_tasks` to `get_task`;
+//! - its server's name 1 (b = 0: every tool of a server has it), together
+//!   with a name's first word when that word starts the names of at least
+//!   half of the server's tools (at least 3): `git_` of `git_commit`,
+//!   task-master-style prefixes, say which server, not what the tool does;
+//! - its description 1;
+//! - its parameters' names ½, and their descriptions and `enum` values ½,
+//!   nested ones included (`properties`, `items`, `anyOf`, `oneOf`, `allOf`).
 //!
-//! Hits are ordered by score, then server, then tool name; tools that match
-//! no term are left out.
+//! Each query term scores the best of its alternatives, each a term of the
+//! index with a factor:
+//! - itself (1), and its word as written in a tool name (1);
+//! - a compound of it and the word before or after it, as the tools write it
+//!   (1): `look up` finds `lookup`, `web page` finds `webpage`;
+//! - a tool-name word it is a prefix of, when it has at least 3 letters (0.8,
+//!   name field only): `nav` finds `navigate_page`;
+//! - a term of the index that shares a long prefix with it (0.7): at least 5
+//!   letters and ¾ of the shorter term (`relationship` finds `relation`,
+//!   `modified` finds `modify`). These are learned from the tools' own
+//!   vocabulary, not from a hand-written list.
 //!
-//! # Bounds
-//!
-//! A [`Query`] has at most [`MAX_QUERY_CHARS`] characters and
-//! [`MAX_QUERY_TERMS`] distinct terms (longer ones are refused, not cut), its
-//! terms are deduplicated with a hash set, and ranking checks a caller's
-//! interruption flag once per tool, so the work a query causes is bounded
-//! and stops when the caller no longer wants it.
+//! A tool's score is the sum of its query terms' scores times the share of the
+//! query's terms it matched (coordination), so a tool matching every word of
+//! "rename a file" beats one matching only the rarest. Hits are ordered by
+//! score, then server, then tool name; tools that match no term are left out.
 //!
 //! # Terms
 //!
 //! Text is split at anything that is not a letter or digit and at camelCase
 //! humps (`getTasks`, `get_tasks`, `get-tasks` and `HTTPServer` all split),
-//! lower-cased, and rid of one-letter words and a few stop words. Each word
-//! is then lightly stemmed — `-ies` → `-y`, `-sses` → `-ss`, `-xes`, `-zes`,
-//! `-ches`, `-shes` and a plural `-s` (not `-ss`, `-us`, `-is`) dropped, then
-//! `-ing` or `-ed`, then a final `-e`, each only if three letters remain — so
-//! `entities` → `entity`, `files` and `file` → `fil`, `taking` and `take` →
-//! `tak`. It is not linguistics, only consistent: queries and tools go
-//! through the same steps. Finally a few synonyms that tools use
-//! interchangeably become one term (`add`, `new`, `make` → `create`;
-//! `remove` → `delete`; `execute`, `evaluate` → `run`; `folder` →
-//! `directory`; the rest in `SYNONYMS`). Prefix matches compare the words
-//! before stemming, so `file` does not find `fill`.
+//! lower-cased, and rid of one-letter words and English stop words (NLTK's
+//! list, plus a few request words such as "please"). Each word is then lightly
+//! stemmed — `-ies` → `-y`, `-sses` → `-ss`, `-xes`, `-zes`, `-ches`, `-shes`
+//! and a plural `-s` (not `-ss`, `-us`, `-is`) dropped, then `-ing` or `-ed`,
+//! then a final `-e`, each only if three letters remain — so `entities` →
+//! `entity`, `files` and `file` → `fil`, `taking` and `take` → `tak`. It is
+//! not linguistics, only consistent: queries and tools go through the same
+//! steps. Finally the few synonyms tools use interchangeably become one term
+//! (`add`, `new`, `make` → `create`; `remove` → `delete`; the rest in
+//! `text::SYNONYMS`). Prefix matches compare the words before stemming, so
+//! `file` does not find `fill`.
+//!
+//! # Bounds
+//!
+//! A [`Query`] has at most [`MAX_QUERY_CHARS`] characters and
+//! [`MAX_QUERY_TERMS`] distinct terms (longer ones are refused, not cut), its
+//! terms are deduplicated, and each has at most [`MAX_ALTERNATIVES`]
+//! alternatives. An entry's parameters are read to a depth of
+//! [`MAX_SCHEMA_DEPTH`] and at most [`MAX_SCHEMA_NODES`] schemas. Ranking
+//! checks a caller's interruption flag once per alternative and once per
+//! tool, so the work a query causes is bounded and stops when the caller no
+//! longer wants it.
 //!
 //! [BM25F]: https://en.wikipedia.org/wiki/Okapi_BM25#Modifications
 
+#[cfg(test)]
+mod tests;
+mod text;
+
 use std::collections::{HashMap, HashSet};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::typegen::ToolInfo;
+use text::Token;
 
 const K1: f64 = 1.2;
 
-/// The fields of a tool, each with a weight and a BM25 `b` (how much its
+/// The fields of an entry, each with a weight and a BM25 `b` (how much its
 /// length normalizes its term frequencies).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
     Name,
+    NameWord,
     Server,
     Description,
     ParameterName,
     ParameterDescription,
 }
 
+const FIELDS: usize = 6;
+
 impl Field {
-    const ALL: [Field; 5] = [
+    const ALL: [Field; FIELDS] = [
         Field::Name,
+        Field::NameWord,
         Field::Server,
         Field::Description,
         Field::ParameterName,
@@ -72,9 +104,8 @@ impl Field {
     fn weight(self) -> f64 {
         match self {
             Field::Name => 3.0,
-            Field::Server | Field::Description => 1.0,
-            Field::ParameterName => 0.5,
-            Field::ParameterDescription => 0.25,
+            Field::NameWord | Field::Server | Field::Description => 1.0,
+            Field::ParameterName | Field::ParameterDescription => 0.5,
         }
     }
 
@@ -91,24 +122,39 @@ impl Field {
 const PREFIX_FACTOR: f64 = 0.8;
 /// The shortest query word that matches tool-name words by prefix.
 const MIN_PREFIX_LEN: usize = 3;
+/// What a term sharing a long prefix is worth, relative to an exact match.
+const RELATED_FACTOR: f64 = 0.7;
+/// The shortest shared prefix of related terms.
+const MIN_RELATED_PREFIX: usize = 5;
+/// The least share of the shorter term a related term's shared prefix covers.
+const MIN_RELATED_SHARE: f64 = 0.75;
+/// How a name word as written is marked in the vocabulary, apart from terms.
+const WORD_MARK: char = '=';
+/// The most alternatives one query term has.
+pub const MAX_ALTERNATIVES: usize = 32;
+/// How deep an entry's parameter schema is read.
+pub const MAX_SCHEMA_DEPTH: usize = 6;
+/// The most schemas of one entry's parameters that are read.
+pub const MAX_SCHEMA_NODES: usize = 256;
 
-const STOP_WORDS: &[&str] = &[
-    "an", "and", "any", "are", "as", "at", "be", "by", "can", "do", "for", "from", "how", "in",
-    "into", "is", "it", "its", "me", "my", "of", "on", "or", "please", "some", "that", "the",
-    "this", "to", "with", "you", "your",
-];
+/// Something to rank: a tool, or anything shaped like one.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    /// A JSON schema of the entry's parameters (an object's `properties`).
+    pub parameters: Option<&'a Value>,
+}
 
-/// Groups of (stemmed) terms that tools use for the same action or thing;
-/// each is indexed and searched as the group's first term.
-const SYNONYMS: &[&[&str]] = &[
-    &["creat", "add", "new", "mak"],
-    &["delet", "remov"],
-    &["show", "view", "display"],
-    &["find", "search", "lookup"],
-    &["edit", "updat", "modify", "chang"],
-    &["run", "execut", "evaluat"],
-    &["directory", "folder"],
-];
+impl<'a> From<&'a ToolInfo> for Entry<'a> {
+    fn from(tool: &'a ToolInfo) -> Self {
+        Entry {
+            name: &tool.name,
+            description: tool.description.as_deref(),
+            parameters: Some(&tool.input_schema),
+        }
+    }
+}
 
 /// A search result.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,10 +178,13 @@ pub enum QueryError {
     TooManyTerms { terms: usize },
 }
 
-/// A query's distinct terms, in order of first appearance.
+/// A query's distinct terms, in order of first appearance, and the compounds
+/// of its adjacent words.
 #[derive(Debug)]
 pub struct Query {
     tokens: Vec<Token>,
+    /// Each pair of adjacent words (stop words included) written as one.
+    compounds: Vec<Token>,
 }
 
 impl Query {
@@ -147,108 +196,168 @@ impl Query {
             return Err(QueryError::TooLong);
         }
         let mut seen = HashSet::new();
-        let tokens: Vec<Token> = tokens(text).into_iter().filter(|token| seen.insert(token.term.clone())).collect();
+        let tokens: Vec<Token> = text::tokens(text).into_iter().filter(|token| seen.insert(token.term.clone())).collect();
         if tokens.len() > MAX_QUERY_TERMS {
             return Err(QueryError::TooManyTerms { terms: tokens.len() });
         }
-        Ok(Query { tokens })
+        let words: Vec<String> = text::words(text).into_iter().map(|word| word.to_lowercase()).collect();
+        let compounds = words
+            .windows(2)
+            .map(|pair| text::token(pair.concat()))
+            .filter(|token| seen.insert(token.term.clone()))
+            .take(MAX_QUERY_TERMS)
+            .collect();
+        Ok(Query { tokens, compounds })
     }
 }
 
-/// The searchable terms of every tool of every server.
+/// The searchable terms of every entry of every server.
 #[derive(Debug)]
 pub struct ToolIndex {
     documents: Vec<Document>,
-    /// How many documents contain each term, in any field.
-    document_frequency: HashMap<String, usize>,
+    /// Every term (and name word as written, marked) with its id.
+    vocabulary: HashMap<String, usize>,
+    /// By term id: the entries that contain it, with how often in each field.
+    postings: Vec<Vec<Posting>>,
+    /// Each distinct tool-name word as written, with its term's id.
+    name_words: Vec<(String, usize)>,
     /// The average length of each field, by `Field as usize`.
-    average_lengths: [f64; Field::ALL.len()],
+    average_lengths: [f64; FIELDS],
 }
 
-/// One tool: the terms of each field, by `Field as usize`.
 #[derive(Debug)]
 struct Document {
     server: String,
     tool: String,
-    fields: [Bag; Field::ALL.len()],
-    /// The tokens of the tool name, for prefix matches.
-    name_tokens: Vec<Token>,
+    /// The number of terms in each field.
+    lengths: [f64; FIELDS],
 }
 
-/// A word of some text (lower-cased) and the term it is indexed as.
 #[derive(Debug)]
-struct Token {
-    word: String,
-    term: String,
+struct Posting {
+    document: usize,
+    counts: [f64; FIELDS],
 }
 
-/// The terms of one field, with how often each occurs.
-#[derive(Debug, Default)]
-struct Bag {
-    counts: HashMap<String, f64>,
-    length: f64,
-}
-
-impl Bag {
-    fn add(&mut self, text: &str) {
-        for term in terms(text) {
-            *self.counts.entry(term).or_default() += 1.0;
-            self.length += 1.0;
-        }
-    }
-
-    fn count(&self, term: &str) -> f64 {
-        self.counts.get(term).copied().unwrap_or(0.0)
-    }
+/// A term of the index a query term may stand for, and what it is worth.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Alternative {
+    term: usize,
+    factor: f64,
+    name_only: bool,
 }
 
 impl ToolIndex {
-    /// Indexes `tools`, given as (server name, tool) pairs.
-    pub fn new<'a>(tools: impl IntoIterator<Item = (&'a str, &'a ToolInfo)>) -> Self {
-        let documents: Vec<Document> = tools
+    /// Indexes `entries`, given as (server name, entry) pairs.
+    pub fn new<'a, E: Into<Entry<'a>>>(entries: impl IntoIterator<Item = (&'a str, E)>) -> Self {
+        let entries: Vec<(&str, Entry)> = entries.into_iter().map(|(server, entry)| (server, entry.into())).collect();
+        let shared = shared_prefixes(&entries);
+        let mut index = ToolIndex {
+            documents: Vec::with_capacity(entries.len()),
+            vocabulary: HashMap::new(),
+            postings: Vec::new(),
+            name_words: Vec::new(),
+            average_lengths: [0.0; FIELDS],
+        };
+        let mut name_words = HashSet::new();
+        let mut analyzed = Vec::with_capacity(entries.len());
+        for (server, entry) in &entries {
+            let mut bags = Bags::default();
+            bags.add(Field::Server, server);
+            for (position, token) in text::tokens(entry.name).into_iter().enumerate() {
+                let field = if position == 0 && shared.contains(&((*server).to_owned(), token.word.clone())) {
+                    Field::Server
+                } else {
+                    Field::Name
+                };
+                bags.add_token(field, &token.term);
+                if field == Field::Name {
+                    bags.add_token(Field::NameWord, &format!("{WORD_MARK}{}", token.word));
+                    name_words.insert(token);
+                }
+            }
+            bags.add(Field::Description, entry.description.unwrap_or(""));
+            if let Some(parameters) = entry.parameters {
+                let mut budget = MAX_SCHEMA_NODES;
+                bags.add_schema(parameters, 0, &mut budget);
+            }
+            analyzed.push((*server, entry.name, bags));
+        }
+        drop_common_parameters(&mut analyzed);
+        for (server, name, bags) in analyzed {
+            index.add_document(server, name, bags);
+        }
+        let mut name_words: Vec<(String, usize)> = name_words
             .into_iter()
-            .map(|(server, tool)| Document::new(server, tool))
+            .filter_map(|token| Some((token.word, *index.vocabulary.get(&token.term)?)))
             .collect();
-        let mut document_frequency: HashMap<String, usize> = HashMap::new();
-        for document in &documents {
-            let terms: HashSet<&String> = document
-                .fields
-                .iter()
-                .flat_map(|bag| bag.counts.keys())
-                .collect();
-            for term in terms {
-                *document_frequency.entry(term.clone()).or_default() += 1;
-            }
-        }
-        let average_lengths = Field::ALL.map(|field| {
-            let total: f64 = documents
-                .iter()
-                .map(|document| document.fields[field as usize].length)
-                .sum();
-            if documents.is_empty() {
-                0.0
-            } else {
-                total / documents.len() as f64
-            }
-        });
-        Self {
-            documents,
-            document_frequency,
-            average_lengths,
-        }
+        name_words.sort();
+        index.name_words = name_words;
+        let count = index.documents.len().max(1) as f64;
+        index.average_lengths = std::array::from_fn(|field| index.documents.iter().map(|document| document.lengths[field]).sum::<f64>() / count);
+        index
     }
 
-    /// The `limit` tools that best match `query`, best first; `None` when
-    /// `interrupted` turned true (it is checked once per tool).
+    fn add_document(&mut self, server: &str, tool: &str, bags: Bags) {
+        let document = self.documents.len();
+        let mut counts: Vec<(String, [f64; FIELDS])> = bags.counts.into_iter().collect();
+        counts.sort_by(|a, b| a.0.cmp(&b.0));
+        for (term, counts) in counts {
+            let next = self.postings.len();
+            let id = *self.vocabulary.entry(term).or_insert(next);
+            if id == next {
+                self.postings.push(Vec::new());
+            }
+            self.postings[id].push(Posting { document, counts });
+        }
+        self.documents.push(Document {
+            server: server.to_owned(),
+            tool: tool.to_owned(),
+            lengths: bags.lengths,
+        });
+    }
+
+    /// The `limit` entries that best match `query`, best first; `None` when
+    /// `interrupted` turned true (it is checked once per alternative and once
+    /// per entry).
     pub fn search(&self, query: &Query, limit: usize, interrupted: &dyn Fn() -> bool) -> Option<Vec<Hit>> {
+        let terms: Vec<(&Token, Vec<Alternative>)> = query
+            .tokens
+            .iter()
+            .chain(&query.compounds)
+            .map(|token| (token, self.alternatives(token)))
+            .collect();
+        let width = terms.len();
+        // best[document * width + term]: the best score of each query term in each document
+        let mut best = vec![0.0_f64; self.documents.len() * width];
+        for (slot, (_, alternatives)) in terms.iter().enumerate() {
+            for alternative in alternatives {
+                if interrupted() {
+                    return None;
+                }
+                let idf = self.idf(alternative.term);
+                for posting in &self.postings[alternative.term] {
+                    let score = alternative.factor * idf * self.saturated_frequency(posting, alternative.name_only);
+                    let cell = &mut best[posting.document * width + slot];
+                    *cell = cell.max(score);
+                }
+            }
+        }
+        let asked = query.tokens.len();
         let mut hits = Vec::new();
-        for document in &self.documents {
+        for (document, scores) in self.documents.iter().zip(best.chunks(width.max(1))) {
             if interrupted() {
                 return None;
             }
-            let score: f64 = query.tokens.iter().map(|token| self.token_score(document, token)).sum();
-            if score > 0.0 {
-                hits.push(Hit { server: document.server.clone(), tool: document.tool.clone(), score });
+            let total: f64 = scores.iter().sum();
+            if total > 0.0 {
+                let matched = scores[..asked].iter().filter(|score| **score > 0.0).count() as f64;
+                let score = total * (matched + 1.0) / (asked as f64 + 1.0);
+                hits.push(Hit {
+                    server: document.server.clone(),
+                    tool: document.tool.clone(),
+                    score,
+                });
             }
         }
         hits.sort_by(|a, b| {
@@ -261,464 +370,194 @@ impl ToolIndex {
         Some(hits)
     }
 
-    /// The score of a query token's term, or of a tool-name word the
-    /// token's word starts, if that is higher.
-    fn token_score(&self, document: &Document, token: &Token) -> f64 {
-        let exact = self.bm25f(document, &token.term, |field| {
-            document.fields[field as usize].count(&token.term)
-        });
-        if token.word.chars().count() < MIN_PREFIX_LEN {
-            return exact;
+    /// The terms of the index `token` may stand for (see the module doc),
+    /// best first, at most [`MAX_ALTERNATIVES`].
+    fn alternatives(&self, token: &Token) -> Vec<Alternative> {
+        let mut alternatives = Vec::new();
+        let exact = self.vocabulary.get(&token.term).copied();
+        let written = self.vocabulary.get(&format!("{WORD_MARK}{}", token.word)).copied();
+        for term in exact.into_iter().chain(written) {
+            alternatives.push(Alternative {
+                term,
+                factor: 1.0,
+                name_only: false,
+            });
         }
-        let name = &document.fields[Field::Name as usize];
-        document
-            .name_tokens
-            .iter()
-            .filter(|name_token| {
-                name_token.term != token.term
-                    && name_token.word.len() > token.word.len()
-                    && name_token.word.starts_with(&token.word)
-            })
-            .map(|name_token| {
-                let count = name.count(&name_token.term);
-                let only_in_name = |field| {
-                    if matches!(field, Field::Name) {
-                        count
-                    } else {
-                        0.0
-                    }
-                };
-                PREFIX_FACTOR * self.bm25f(document, &name_token.term, only_in_name)
-            })
-            .fold(exact, f64::max)
-    }
-
-    /// BM25F: the field-weighted, length-normalized frequency of `term`
-    /// (`count` per field), saturated and scaled by its idf.
-    fn bm25f(&self, document: &Document, term: &str, count: impl Fn(Field) -> f64) -> f64 {
-        let frequency: f64 = Field::ALL
-            .iter()
-            .map(|&field| {
-                let average = self.average_lengths[field as usize];
-                let relative_length = if average > 0.0 {
-                    document.fields[field as usize].length / average
-                } else {
-                    1.0
-                };
-                field.weight() * count(field) / (1.0 - field.b() + field.b() * relative_length)
-            })
-            .sum();
-        if frequency == 0.0 {
-            return 0.0;
-        }
-        let documents = self.documents.len() as f64;
-        let containing = self.document_frequency.get(term).copied().unwrap_or(0) as f64;
-        let idf = (1.0 + (documents - containing + 0.5) / (containing + 0.5)).ln();
-        idf * frequency * (K1 + 1.0) / (frequency + K1)
-    }
-}
-
-impl Document {
-    fn new(server: &str, tool: &ToolInfo) -> Self {
-        let mut fields: [Bag; Field::ALL.len()] = Default::default();
-        fields[Field::Name as usize].add(&tool.name);
-        fields[Field::Server as usize].add(server);
-        fields[Field::Description as usize].add(tool.description.as_deref().unwrap_or(""));
-        if let Some(Value::Object(properties)) = tool.input_schema.get("properties") {
-            for (name, property) in properties {
-                fields[Field::ParameterName as usize].add(name);
-                let description = property
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                fields[Field::ParameterDescription as usize].add(description);
+        if token.word.chars().count() >= MIN_PREFIX_LEN {
+            for (word, term) in &self.name_words {
+                if Some(*term) != exact && word.len() > token.word.len() && word.starts_with(&token.word) {
+                    alternatives.push(Alternative {
+                        term: *term,
+                        factor: PREFIX_FACTOR,
+                        name_only: true,
+                    });
+                }
             }
         }
-        Self {
-            server: server.to_owned(),
-            tool: tool.name.clone(),
-            fields,
-            name_tokens: tokens(&tool.name),
+        if token.term.chars().count() >= MIN_RELATED_PREFIX {
+            for (term, &id) in &self.vocabulary {
+                if Some(id) != exact && !term.starts_with(WORD_MARK) && related(term, &token.term) {
+                    alternatives.push(Alternative {
+                        term: id,
+                        factor: RELATED_FACTOR,
+                        name_only: false,
+                    });
+                }
+            }
         }
+        alternatives.sort_by(|a, b| b.factor.total_cmp(&a.factor).then_with(|| a.term.cmp(&b.term)));
+        alternatives.dedup_by(|a, b| a.term == b.term && a.name_only == b.name_only);
+        alternatives.truncate(MAX_ALTERNATIVES);
+        alternatives
+    }
+
+    fn idf(&self, term: usize) -> f64 {
+        let documents = self.documents.len() as f64;
+        let containing = self.postings[term].len() as f64;
+        (1.0 + (documents - containing + 0.5) / (containing + 0.5)).ln()
+    }
+
+    /// BM25F's field-weighted, length-normalized frequency, saturated.
+    fn saturated_frequency(&self, posting: &Posting, name_only: bool) -> f64 {
+        let lengths = &self.documents[posting.document].lengths;
+        let frequency: f64 = Field::ALL
+            .iter()
+            .filter(|&&field| !name_only || field == Field::Name)
+            .map(|&field| {
+                let average = self.average_lengths[field as usize];
+                let relative_length = if average > 0.0 { lengths[field as usize] / average } else { 1.0 };
+                field.weight() * posting.counts[field as usize] / (1.0 - field.b() + field.b() * relative_length)
+            })
+            .sum();
+        frequency * (K1 + 1.0) / (frequency + K1)
     }
 }
 
-/// The search terms of `text`, in order (see the module doc).
-fn terms(text: &str) -> Vec<String> {
-    tokens(text).into_iter().map(|token| token.term).collect()
+/// Whether two terms share a long prefix (see the module doc).
+fn related(a: &str, b: &str) -> bool {
+    let shorter = a.len().min(b.len()) as f64;
+    let shared = text::common_prefix(a, b);
+    shared >= MIN_RELATED_PREFIX && shared as f64 >= MIN_RELATED_SHARE * shorter
 }
 
-fn tokens(text: &str) -> Vec<Token> {
-    words(text)
+/// The (server, word) pairs of name words that start the names of at least
+/// half of a server's entries, for servers with at least 3.
+fn shared_prefixes(entries: &[(&str, Entry)]) -> HashSet<(String, String)> {
+    let mut sizes: HashMap<&str, usize> = HashMap::new();
+    let mut starts: HashMap<(String, String), usize> = HashMap::new();
+    for (server, entry) in entries {
+        *sizes.entry(server).or_default() += 1;
+        if let Some(first) = text::tokens(entry.name).into_iter().next() {
+            *starts.entry(((*server).to_owned(), first.word)).or_default() += 1;
+        }
+    }
+    starts
         .into_iter()
-        .map(|word| word.to_lowercase())
-        .filter(|word| word.chars().count() > 1 && !STOP_WORDS.contains(&word.as_str()))
-        .map(|word| Token {
-            term: canonical(stem(&word)),
-            word,
+        .filter(|((server, _), count)| {
+            let size = sizes[server.as_str()];
+            size >= 3 && count * 2 >= size
         })
+        .map(|(pair, _)| pair)
         .collect()
 }
 
-/// The first term of `term`'s synonym group, or `term`.
-fn canonical(term: String) -> String {
-    match SYNONYMS.iter().find(|group| group.contains(&term.as_str())) {
-        Some(group) => group[0].to_owned(),
-        None => term,
-    }
-}
-
-/// `text` split at non-alphanumerics and camelCase humps: a lower-case letter
-/// or digit followed by an upper-case one, or an upper-case letter followed
-/// by an upper-case one and a lower-case one (`HTTPServer` → `HTTP`, `Server`).
-fn words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    for run in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|run| !run.is_empty())
-    {
-        let chars: Vec<char> = run.chars().collect();
-        let mut word = String::new();
-        for (index, &c) in chars.iter().enumerate() {
-            let previous = index.checked_sub(1).map(|i| chars[i]);
-            let next = chars.get(index + 1);
-            let hump = c.is_uppercase()
-                && previous.is_some_and(|p| {
-                    p.is_lowercase()
-                        || p.is_ascii_digit()
-                        || (p.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
-                });
-            if hump && !word.is_empty() {
-                words.push(std::mem::take(&mut word));
-            }
-            word.push(c);
-        }
-        words.push(word);
-    }
-    words
-}
-
-/// Light suffix stripping (see the module doc).
-fn stem(word: &str) -> String {
-    let mut word = strip_plural(word);
-    for suffix in ["ing", "ed"] {
-        if let Some(stem) = word
-            .strip_suffix(suffix)
-            .filter(|stem| stem.chars().count() >= 3)
-        {
-            word = stem.to_owned();
-            break;
-        }
-    }
-    match word
-        .strip_suffix('e')
-        .filter(|stem| stem.chars().count() >= 3)
-    {
-        Some(stem) => stem.to_owned(),
-        None => word,
-    }
-}
-
-fn strip_plural(word: &str) -> String {
-    if word.chars().count() <= 3 {
-        return word.to_owned();
-    }
-    if let Some(stem) = word.strip_suffix("ies") {
-        return format!("{stem}y");
-    }
-    if let Some(stem) = word.strip_suffix("sses") {
-        return format!("{stem}ss");
-    }
-    if ["xes", "zes", "ches", "shes"]
-        .iter()
-        .any(|suffix| word.ends_with(suffix))
-    {
-        return word[..word.len() - 2].to_owned();
-    }
-    match word.strip_suffix('s') {
-        Some(stem)
-            if !["ss", "us", "is"]
-                .iter()
-                .any(|ending| word.ends_with(ending)) =>
-        {
-            stem.to_owned()
-        }
-        _ => word.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::cmp::Ordering;
-    use std::fs;
-    use std::path::Path;
-
-    use super::*;
-
-    impl ToolIndex {
-        fn find(&self, query: &str, limit: usize) -> Vec<Hit> {
-            self.search(&Query::parse(query).expect("a valid query"), limit, &|| false).expect("not interrupted")
-        }
-    }
-
-    #[test]
-    fn queries_are_bounded_and_deduplicated() {
-        assert_eq!(Query::parse(&"a".repeat(MAX_QUERY_CHARS)).map(|query| query.tokens.len()), Ok(1));
-        assert_eq!(Query::parse(&"é".repeat(MAX_QUERY_CHARS + 1)).unwrap_err(), QueryError::TooLong);
-        let repeated = "task ".repeat(MAX_QUERY_CHARS / 5);
-        assert_eq!(Query::parse(&repeated).map(|query| query.tokens.len()), Ok(1));
-        let many: String = (0..100).map(|n| format!("w{n} ")).collect();
-        assert!(many.len() <= MAX_QUERY_CHARS);
-        assert_eq!(Query::parse(&many).unwrap_err(), QueryError::TooManyTerms { terms: 100 });
-    }
-
-    #[test]
-    fn ranking_stops_when_interrupted() {
-        let index = fixture_index();
-        let query = Query::parse("list files").unwrap();
-        assert!(index.search(&query, 10, &|| true).is_none());
-        let checks = std::cell::Cell::new(0);
-        let hits = index.search(&query, 10, &|| {
-            checks.set(checks.get() + 1);
-            false
-        });
-        assert!(hits.is_some_and(|hits| !hits.is_empty()));
-        assert_eq!(checks.get(), index.documents.len(), "checked once per tool");
-    }
-
-    /// The recorded `tools/list` snapshots, each as the server its file names.
-    fn fixture_tools() -> Vec<(String, ToolInfo)> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tools");
-        let mut files: Vec<_> = fs::read_dir(&dir)
-            .expect("the fixtures folder")
-            .map(|entry| entry.expect("a directory entry").path())
-            .filter(|path| path.to_string_lossy().ends_with(".tools.json"))
-            .collect();
-        files.sort();
-        let mut tools = Vec::new();
-        for path in files {
-            let file_name = path
-                .file_name()
-                .expect("a file name")
-                .to_string_lossy()
-                .into_owned();
-            let server = file_name.trim_end_matches(".tools.json").to_owned();
-            let list: Vec<ToolInfo> =
-                serde_json::from_str(&fs::read_to_string(&path).expect("readable"))
-                    .expect("a tools list");
-            tools.extend(list.into_iter().map(|tool| (server.clone(), tool)));
-        }
-        assert!(
-            tools.len() > 100,
-            "fixtures are missing: {} tools",
-            tools.len()
-        );
-        tools
-    }
-
-    fn fixture_index() -> ToolIndex {
-        let tools = fixture_tools();
-        ToolIndex::new(tools.iter().map(|(server, tool)| (server.as_str(), tool)))
-    }
-
-    fn top(index: &ToolIndex, query: &str) -> (String, String) {
-        let hit = index
-            .find(query, 1)
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| panic!("no hit for {query:?}"));
-        (hit.server, hit.tool)
-    }
-
-    #[test]
-    fn natural_queries_find_the_right_tool_first() {
-        let index = fixture_index();
-        let cases: &[(&str, &str, &[&str])] = &[
-            ("create a task", "task-master-ai", &["add_task"]),
-            ("take a screenshot", "chrome-devtools", &["take_screenshot"]),
-            ("navigate to a url", "chrome-devtools", &["navigate_page"]),
-            (
-                "read a file",
-                "filesystem",
-                &["read_file", "read_text_file"],
-            ),
-            ("list directory", "filesystem", &["list_directory"]),
-            ("current time", "time", &["get_current_time"]),
-            ("git commit", "git", &["git_commit"]),
-            (
-                "add observations to an entity",
-                "memory",
-                &["add_observations"],
-            ),
-            (
-                "delete a relation from the knowledge graph",
-                "memory",
-                &["delete_relations"],
-            ),
-            (
-                "convert a time to another timezone",
-                "time",
-                &["convert_time"],
-            ),
-            (
-                "run javascript in the page",
-                "chrome-devtools",
-                &["evaluate_script"],
-            ),
-            ("make a new folder", "filesystem", &["create_directory"]),
-            ("switch git branch", "git", &["git_checkout"]),
-            ("edit a file", "filesystem", &["edit_file"]),
-        ];
-        let mut failures = Vec::new();
-        for (query, server, tools) in cases {
-            let (hit_server, hit_tool) = top(&index, query);
-            if hit_server != *server || !tools.contains(&hit_tool.as_str()) {
-                failures.push(format!(
-                    "{query:?}: expected {server} {tools:?}, got {hit_server} {hit_tool}"
-                ));
+/// Leaves out of the parameter fields the terms that the parameters of at
+/// least half of a server's entries (at least 3) have: arguments every tool
+/// of a server takes (`projectRoot`, "the tasks file") say nothing about what
+/// one tool does.
+fn drop_common_parameters(analyzed: &mut [(&str, &str, Bags)]) {
+    const PARAMETERS: [Field; 2] = [Field::ParameterName, Field::ParameterDescription];
+    let mut sizes: HashMap<&str, usize> = HashMap::new();
+    let mut having: HashMap<(&str, &str), usize> = HashMap::new();
+    for (server, _, bags) in analyzed.iter() {
+        *sizes.entry(server).or_default() += 1;
+        for (term, counts) in &bags.counts {
+            if PARAMETERS.iter().any(|&field| counts[field as usize] > 0.0) {
+                *having.entry((server, term.as_str())).or_default() += 1;
             }
         }
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+    let common: HashSet<(String, String)> = having
+        .into_iter()
+        .filter(|((server, _), count)| sizes[server] >= 3 && count * 2 >= sizes[server])
+        .map(|((server, term), _)| (server.to_owned(), term.to_owned()))
+        .collect();
+    for (server, _, bags) in analyzed.iter_mut() {
+        let Bags { counts, lengths } = bags;
+        for (term, counts) in counts.iter_mut() {
+            if common.contains(&((*server).to_owned(), term.clone())) {
+                for field in PARAMETERS {
+                    lengths[field as usize] -= counts[field as usize];
+                    counts[field as usize] = 0.0;
+                }
+            }
+        }
+        counts.retain(|_, counts| counts.iter().any(|count| *count > 0.0));
+    }
+}
+
+/// The terms of one entry's fields, with how often each occurs, while it is
+/// being indexed.
+#[derive(Default)]
+struct Bags {
+    counts: HashMap<String, [f64; FIELDS]>,
+    lengths: [f64; FIELDS],
+}
+
+impl Bags {
+    fn add(&mut self, field: Field, text: &str) {
+        for token in text::tokens(text) {
+            self.add_token(field, &token.term);
+        }
     }
 
-    #[test]
-    fn a_query_word_matches_a_tool_name_word_by_prefix() {
-        let index = fixture_index();
-        assert_eq!(
-            top(&index, "nav"),
-            ("chrome-devtools".to_owned(), "navigate_page".to_owned())
-        );
-        assert_eq!(top(&index, "heapsnap").1, "take_heapsnapshot");
-        let screen: Vec<String> = index
-            .find("screen", 10)
-            .into_iter()
-            .map(|hit| hit.tool)
-            .collect();
-        assert_eq!(
-            screen,
-            ["screencast_start", "screencast_stop", "take_screenshot"]
-        );
-        // words match by prefix, not stems: `file` (stem `fil`) is no prefix of `fill`
-        assert!(
-            index
-                .find("file", 200)
+    fn add_token(&mut self, field: Field, term: &str) {
+        match self.counts.get_mut(term) {
+            Some(counts) => counts[field as usize] += 1.0,
+            None => {
+                let mut counts = [0.0; FIELDS];
+                counts[field as usize] = 1.0;
+                self.counts.insert(term.to_owned(), counts);
+            }
+        }
+        self.lengths[field as usize] += 1.0;
+    }
+
+    /// The names, descriptions and `enum` values of a JSON schema's
+    /// properties, nested ones included, within the bounds.
+    fn add_schema(&mut self, schema: &Value, depth: usize, budget: &mut usize) {
+        let Value::Object(schema) = schema else { return };
+        if depth >= MAX_SCHEMA_DEPTH || *budget == 0 {
+            return;
+        }
+        *budget -= 1;
+        if let Some(Value::Object(properties)) = schema.get("properties") {
+            for (name, property) in properties {
+                self.add(Field::ParameterName, name);
+                self.add_property_text(property);
+                self.add_schema(property, depth + 1, budget);
+            }
+        }
+        let nested = schema.get("items").into_iter().chain(
+            ["anyOf", "oneOf", "allOf"]
                 .iter()
-                .all(|hit| hit.tool != "fill")
+                .filter_map(|key| schema.get(*key))
+                .flat_map(|options| options.as_array().into_iter().flatten()),
         );
-        assert!(
-            index.find("na", 10).is_empty(),
-            "two letters are too short a prefix"
-        );
-    }
-
-    #[test]
-    fn limit_order_and_determinism() {
-        let tools = fixture_tools();
-        let index = ToolIndex::new(tools.iter().map(|(server, tool)| (server.as_str(), tool)));
-        let hits = index.find("list files in a directory", 5);
-        assert_eq!(hits.len(), 5);
-        assert!(
-            hits.windows(2).all(|pair| pair[0].score >= pair[1].score),
-            "{hits:?}"
-        );
-        assert!(index.find("list files in a directory", 0).is_empty());
-
-        let all = index.find("list", usize::MAX);
-        assert!(
-            all.len() > 5 && all.len() < tools.len(),
-            "only matching tools: {}",
-            all.len()
-        );
-        for pair in all.windows(2) {
-            let order = pair[1]
-                .score
-                .total_cmp(&pair[0].score)
-                .then_with(|| pair[0].server.cmp(&pair[1].server))
-                .then_with(|| pair[0].tool.cmp(&pair[1].tool));
-            assert_eq!(order, Ordering::Less, "{pair:?}");
-        }
-
-        let reversed = ToolIndex::new(
-            tools
-                .iter()
-                .rev()
-                .map(|(server, tool)| (server.as_str(), tool)),
-        );
-        for query in ["list files in a directory", "task", "get"] {
-            assert_eq!(
-                index.find(query, 20),
-                reversed.find(query, 20),
-                "{query:?}"
-            );
-            assert_eq!(
-                index.find(query, 20),
-                index.find(query, 20),
-                "{query:?}"
-            );
+        for schema in nested {
+            self.add_schema(schema, depth + 1, budget);
         }
     }
 
-    #[test]
-    fn nothing_matches_nothing() {
-        let index = fixture_index();
-        assert!(index.find("", 10).is_empty());
-        assert!(index.find("the a of", 10).is_empty());
-        assert!(index.find("xylophone", 10).is_empty());
-        assert!(ToolIndex::new([]).find("task", 10).is_empty());
-    }
-
-    #[test]
-    fn ties_break_by_server_then_tool() {
-        let tool = |name: &str| ToolInfo {
-            name: name.to_owned(),
-            description: None,
-            input_schema: Value::Null,
-            output_schema: None,
-        };
-        let (b, a) = (tool("ping"), tool("ping"));
-        let index = ToolIndex::new([("zeta", &b), ("alpha", &a)]);
-        let hits = index.find("ping", 10);
-        let order: Vec<&str> = hits.iter().map(|hit| hit.server.as_str()).collect();
-        assert_eq!(order, ["alpha", "zeta"]);
-        assert_eq!(hits[0].score, hits[1].score);
-    }
-
-    #[test]
-    fn words_split_at_case_humps_and_punctuation() {
-        assert_eq!(
-            words("getTasks get_tasks get-tasks a.b"),
-            ["get", "Tasks", "get", "tasks", "get", "tasks", "a", "b"]
-        );
-        assert_eq!(
-            words("HTTPServer baseURL base64 a11y"),
-            ["HTTP", "Server", "base", "URL", "base64", "a11y"]
-        );
-    }
-
-    #[test]
-    fn stemming_is_light_and_consistent() {
-        let cases = [
-            ("entities", "entity"),
-            ("directories", "directory"),
-            ("files", "fil"),
-            ("file", "fil"),
-            ("processes", "process"),
-            ("boxes", "box"),
-            ("matches", "match"),
-            ("status", "status"),
-            ("analysis", "analysis"),
-            ("taking", "tak"),
-            ("take", "tak"),
-            ("created", "creat"),
-            ("create", "creat"),
-            ("added", "add"),
-            ("uses", "use"),
-            ("use", "use"),
-            ("thing", "thing"),
-        ];
-        for (word, stemmed) in cases {
-            assert_eq!(stem(word), stemmed, "stem({word:?})");
+    fn add_property_text(&mut self, property: &Value) {
+        let Some(property) = property.as_object() else { return };
+        self.add(Field::ParameterDescription, property.get("description").and_then(Value::as_str).unwrap_or(""));
+        for value in enum_values(property) {
+            self.add(Field::ParameterDescription, value);
         }
-        assert_eq!(terms("The files of the Project"), ["fil", "project"]);
     }
+}
+
+fn enum_values(property: &Map<String, Value>) -> impl Iterator<Item = &str> {
+    property.get("enum").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
 }

@@ -1,0 +1,69 @@
+//! Search: the quality of `search_tools` / `mcp.search` ranking on the
+//! evaluation set (`fixtures/search-eval.json`, exact top-1 and top-3), and the
+//! time one search takes over 5,000 synthetic tools: building the index (each
+//! search builds one from the current tool lists) plus ranking, median of
+//! [`REPEATS`] searches, in-process through the library.
+
+#[path = "../search_eval.rs"]
+mod search_eval;
+
+use std::time::Instant;
+
+use mcp_code_runtime::search::{Query, ToolIndex};
+
+use crate::report::{Report, Target, median, ms};
+
+const SYNTHETIC_TOOLS: usize = 5_000;
+const SYNTHETIC_SERVERS: usize = 50;
+const REPEATS: usize = 30;
+const QUERIES: [&str; 3] = ["mark a task as done", "list the files of a project", "delete the selected user record by name"];
+
+pub fn measure(report: &mut Report) {
+    let evaluation = search_eval::evaluate();
+    for (key, label, score) in [
+        ("tuning", "tuning questions", evaluation.tuning),
+        ("held_out", "held-out questions", evaluation.held_out),
+        ("all", "all questions", evaluation.all()),
+    ] {
+        report.note(&format!("search_{key}_questions"), score.asked.into());
+        report.target(
+            &format!("search_{key}_top1"),
+            score.top1_rate(),
+            "share",
+            &format!("search {label} ({}): right tool first", score.asked),
+            Target::AtLeast(0.75),
+        );
+        report.target(
+            &format!("search_{key}_top3"),
+            score.top3_rate(),
+            "share",
+            &format!("search {label} ({}): right tool in top 3", score.asked),
+            Target::AtLeast(0.9),
+        );
+    }
+
+    let tools = search_eval::synthetic_tools(SYNTHETIC_TOOLS, SYNTHETIC_SERVERS);
+    let entries = || tools.iter().map(|(server, tool)| (server.as_str(), tool));
+    let queries: Vec<Query> = QUERIES.iter().map(|text| Query::parse(text).expect("a valid query")).collect();
+    let (mut builds, mut ranks, mut searches) = (Vec::new(), Vec::new(), Vec::new());
+    for repeat in 0..REPEATS {
+        let started = Instant::now();
+        let index = ToolIndex::new(entries());
+        let built = started.elapsed();
+        let hits = index.search(&queries[repeat % queries.len()], 10, &|| false).expect("not interrupted");
+        let total = started.elapsed();
+        assert!(!hits.is_empty(), "the synthetic tools match the queries");
+        builds.push(ms(built));
+        ranks.push(ms(total - built));
+        searches.push(ms(total));
+    }
+    report.figure("search_5000_index_ms", median(&builds), "ms", "search 5,000 tools: build the index (median)");
+    report.figure("search_5000_rank_ms", median(&ranks), "ms", "search 5,000 tools: rank one query (median)");
+    report.target(
+        "search_5000_ms",
+        median(&searches),
+        "ms",
+        "search 5,000 tools: one search, index + rank (median)",
+        Target::AtMost(5.0),
+    );
+}
