@@ -16,7 +16,10 @@
 //!   task-master-style prefixes, say which server, not what the tool does;
 //! - its description 1;
 //! - its parameters' names ½, and their descriptions and `enum` values ½,
-//!   nested ones included (`properties`, `items`, `anyOf`, `oneOf`, `allOf`).
+//!   nested ones included (`properties`, `items`, `anyOf`, `oneOf`, `allOf`),
+//!   less the terms the parameters of at least half of its server's entries
+//!   (at least 3) have: an argument every tool takes (`projectRoot`) says
+//!   nothing about what one tool does.
 //!
 //! Each query term scores the best of its alternatives, each a term of the
 //! index with a factor:
