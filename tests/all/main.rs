@@ -6,6 +6,7 @@ mod bridge;
 mod cache;
 mod discovery;
 mod downstream_faults;
+mod fuzz_regressions;
 mod host_bounds;
 mod interop;
 mod sandbox;

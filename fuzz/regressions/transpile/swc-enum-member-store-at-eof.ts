@@ -1,0 +1,1 @@
+enum Color { Re`, Green = "gimpor"t 
