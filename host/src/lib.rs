@@ -13,6 +13,10 @@
 //!    limits, and answers tool requests through the grant.
 //! 4. The [`outcome::RunOutcome`] goes back as structured content plus text.
 //!
+//! The other commands have a module each: [`migrate`] (from a Claude setup
+//! to code mode), [`doctor`] (checks a setup), [`declarations`] (`types
+//! --out`) and [`terminal`] (what `run` shows on a terminal).
+//!
 //! Dependencies point one way: `server` → `runtime` → `sandbox`, `bridge`;
 //! `sandbox` knows nothing of MCP; `policy`, `transpile` and `outcome` are pure.
 

@@ -478,3 +478,23 @@ fn run_output_is_plain_when_piped() -> Result<()> {
     assert_eq!(outcome["logs"], json!([{"level": "log", "message": "after"}]));
     Ok(())
 }
+
+/// `run` under a pseudo-terminal (util-linux `script`), with everything it wrote.
+fn run_on_a_terminal(program: &Path) -> Result<String> {
+    let command = format!("{} run {} --cache-dir {}", host_binary().display(), program.display(), shared_cache_dir().display());
+    let output = Command::new("script").args(["-qec", &command, "/dev/null"]).output().context("run `script` (util-linux)")?;
+    assert_success(&output);
+    Ok(stdout(&output))
+}
+
+#[test]
+fn run_on_a_terminal_shows_a_spinner_with_the_elapsed_time_and_clears_it() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let slow = dir.path().join("slow.ts");
+    std::fs::write(&slow, "await new Promise((resolve) => setTimeout(resolve, 1500));\nreturn 'slow';")?;
+    let shown = run_on_a_terminal(&slow)?;
+    assert!(shown.contains("⠋ running ") && shown.contains(" s\r\x1b[2K"), "a spinner with the elapsed time: {shown:?}");
+    assert!(shown.contains("\r\x1b[2K{"), "the spinner's line is cleared before the response: {shown:?}");
+    assert!(shown.contains("\"slow\""), "{shown:?}");
+    Ok(())
+}

@@ -146,3 +146,37 @@ pub fn is_self(name: &str, entry: &Map<String, Value>) -> bool {
     let command = entry.get("command").and_then(Value::as_str).unwrap_or("");
     name == SELF_NAME || Path::new(command).file_name().is_some_and(|file| file == BINARY_NAME)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_project_folder_is_one_json_pointer_segment() {
+        assert_eq!(project_pointer(Path::new("/home/a~b/my.proj")), "/projects/~1home~1a~0b~1my.proj/mcpServers");
+        assert_eq!(readable(&project_pointer(Path::new("/w/p"))), r#"projects["/w/p"].mcpServers"#);
+    }
+
+    #[test]
+    fn entries_keep_what_the_runtime_reads_verbatim() {
+        let entry = json!({"command": "npx", "args": ["${ROOT}"], "env": {"K": "${K:-x}"}, "alwaysAllow": ["a"], "timeout": 5});
+        let Translated::Entry(kept, dropped) = translate("fs", &entry) else { panic!("migrated") };
+        assert_eq!(kept, json!({"command": "npx", "args": ["${ROOT}"], "env": {"K": "${K:-x}"}}));
+        assert_eq!(dropped, ["alwaysAllow", "timeout"]);
+    }
+
+    #[test]
+    fn itself_sse_and_empty_entries_are_skipped() {
+        for (name, entry) in [
+            ("code-runtime", json!({"command": "anything"})),
+            ("renamed", json!({"command": "/usr/bin/mcp-code-runtime", "args": ["serve"]})),
+            ("old", json!({"type": "sse", "url": "http://x"})),
+            ("empty", json!({"env": {}})),
+            ("odd", json!("npx")),
+        ] {
+            assert!(matches!(translate(name, &entry), Translated::Skipped(_)), "{name}");
+        }
+    }
+}
