@@ -57,7 +57,10 @@ for target in $TARGETS; do
   fi
   # shellcheck disable=SC2086
   cargo +"$TOOLCHAIN" fuzz cmin ${FUZZ_BUILD_FLAGS:-} "$target" >>"$log" 2>&1 || echo "fuzz: cmin of $target failed (see fuzz/$log)" >&2
-  executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{ total += $2 } END { print total + 0 }')
+  # Final stats, or with -fork the last status line (`#N: cov ...`).
+  executions=$(awk '/stat::number_of_executed_units:/ { total += $2; stats = 1 }
+                    /^#[0-9]+: cov/ { forked = substr($1, 2) + 0 }
+                    END { print stats ? total : forked + 0 }' "$log")
   summary+=("$target: $executions executions, $outcome")
 done
 printf 'fuzz: %s\n' "${summary[@]}"
