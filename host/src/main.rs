@@ -5,6 +5,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -20,7 +21,8 @@ use mcp_code_runtime::doctor::{self, StderrTail};
 use mcp_code_runtime::migrate::{self, Locations};
 use mcp_code_runtime::runtime::{ExecuteRequest, Runtime};
 use mcp_code_runtime::server::CodeRuntimeServer;
-use mcp_code_runtime::terminal::{LogWriter, Spinner};
+use mcp_code_runtime::sandbox::RunObserver;
+use mcp_code_runtime::terminal::{LogWriter, Spinner, TerminalObserver};
 use mcp_code_runtime::declarations;
 
 /// How long shutdown waits for blocking work; the stdin reader never ends by itself.
@@ -122,9 +124,11 @@ async fn serve(config: Config) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_once(config: Config, request: ExecuteRequest, file: &Path) -> Result<ExitCode> {
+async fn run_once(config: Config, mut request: ExecuteRequest, file: &Path) -> Result<ExitCode> {
     let runtime = Runtime::start(config);
-    let spinner = Spinner::start(&format!("running {}", file.display()));
+    let observer = TerminalObserver::for_stderr();
+    request.observer = observer.clone().map(|observer| observer as Arc<dyn RunObserver>);
+    let spinner = Spinner::start(&format!("running {}", file.display()), observer);
     let outcome = runtime.execute(request).await;
     spinner.stop();
     runtime.shutdown().await;

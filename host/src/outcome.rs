@@ -264,7 +264,7 @@ fn write_error(text: &mut String, error: &RunError) {
     }
 }
 
-fn level_name(level: LogLevel) -> &'static str {
+pub fn level_name(level: LogLevel) -> &'static str {
     match level {
         LogLevel::Debug => "debug",
         LogLevel::Info => "info",

@@ -20,13 +20,13 @@ use tokio::sync::OnceCell;
 use crate::bridge::{Bridge, ServerStatus};
 use crate::config::Config;
 use crate::outcome::{ErrorKind, RunError, RunOutcome};
-use crate::sandbox::{Job, Sandbox};
+use crate::sandbox::{Job, RunObserver, Sandbox};
 use access::RevokeOnDrop;
 
 pub use access::GrantAccess;
 
 /// One `execute_code` request.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ExecuteRequest {
     pub code: String,
     pub timeout: Option<Duration>,
@@ -34,6 +34,8 @@ pub struct ExecuteRequest {
     pub servers: Option<Vec<String>>,
     /// Cancelled when the client cancels the request: the run stops at once.
     pub cancel: tokio_util::sync::CancellationToken,
+    /// Told of console lines and tool calls as the run goes.
+    pub observer: Option<Arc<dyn RunObserver>>,
 }
 
 pub struct Runtime {
@@ -87,7 +89,7 @@ impl Runtime {
                 return RunOutcome::rejected(RunError::new(ErrorKind::RuntimeError, format!("the sandbox is unavailable: {error}")));
             }
         };
-        let job = Job { source: request.code, timeout: request.timeout, tools: Arc::new(GrantAccess::new(Arc::clone(&grant))), cancel: request.cancel };
+        let job = Job { source: request.code, timeout: request.timeout, tools: Arc::new(GrantAccess::new(Arc::clone(&grant))), cancel: request.cancel, observer: request.observer };
         let mut outcome = sandbox.run(job).await;
         outcome.stats.tool_calls = grant.usage();
         outcome

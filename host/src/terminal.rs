@@ -1,16 +1,21 @@
-//! What `run` shows on a terminal while a program runs: after a second, a
-//! spinner on stderr with the elapsed time; and the log writer, which clears
-//! the spinner's line before a log line so the two never share a line.
+//! What `run` shows on a terminal while a program runs: the program's console
+//! lines as they happen ([`TerminalObserver`]); after a second, a spinner on
+//! stderr with the elapsed time and the tool calls so far; and the log writer,
+//! which clears the spinner's line before a log line so the two never share a
+//! line.
 //!
 //! Nothing is drawn when stderr is not a terminal: piped output stays plain.
-//! It knows nothing of runs beyond their start time.
 
 use std::io::{self, IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 use tracing_subscriber::fmt::MakeWriter;
+
+use crate::outcome::{LogLine as ConsoleLine, level_name};
+use crate::sandbox::RunObserver;
 
 /// Runs shorter than this never show the spinner.
 const QUIET_FOR: Duration = Duration::from_secs(1);
@@ -29,7 +34,8 @@ pub struct Spinner {
 
 impl Spinner {
     /// Starts the spinner when stderr is a terminal; otherwise it does nothing.
-    pub fn start(what: &str) -> Spinner {
+    /// With `observer`, it also shows the tool calls the run has made.
+    pub fn start(what: &str, observer: Option<Arc<TerminalObserver>>) -> Spinner {
         if !io::stderr().is_terminal() {
             return Spinner { task: None };
         }
@@ -42,6 +48,9 @@ impl Spinner {
                 ticks.tick().await;
                 let mut stderr = io::stderr().lock();
                 let _ = write!(stderr, "{CLEAR_LINE}{frame} {what} {:.1} s", started.elapsed().as_secs_f64());
+                if let Some(observer) = &observer {
+                    let _ = write!(stderr, ", {} tool calls", observer.calls.load(Ordering::Relaxed));
+                }
                 let _ = stderr.flush();
                 DRAWN.store(true, Ordering::Release);
             }
@@ -68,6 +77,34 @@ impl Spinner {
 impl Drop for Spinner {
     fn drop(&mut self) {
         self.clear();
+    }
+}
+
+/// Shows a run on the terminal as it goes: each console line on stderr (above
+/// the spinner), and the count of tool calls the spinner shows.
+#[derive(Default)]
+pub struct TerminalObserver {
+    calls: AtomicU32,
+}
+
+impl TerminalObserver {
+    /// An observer when stderr is a terminal; `None` keeps piped output plain.
+    pub fn for_stderr() -> Option<Arc<TerminalObserver>> {
+        io::stderr().is_terminal().then(|| Arc::new(TerminalObserver::default()))
+    }
+}
+
+impl RunObserver for TerminalObserver {
+    fn console_line(&self, line: &ConsoleLine) {
+        let mut stderr = io::stderr().lock();
+        if DRAWN.swap(false, Ordering::AcqRel) {
+            let _ = stderr.write_all(CLEAR_LINE.as_bytes());
+        }
+        let _ = writeln!(stderr, "[{}] {}", level_name(line.level), line.message);
+    }
+
+    fn tool_call_started(&self, _server: &str, _tool: &str) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
     }
 }
 

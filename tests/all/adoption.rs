@@ -493,8 +493,26 @@ fn run_on_a_terminal_shows_a_spinner_with_the_elapsed_time_and_clears_it() -> Re
     let slow = dir.path().join("slow.ts");
     std::fs::write(&slow, "await new Promise((resolve) => setTimeout(resolve, 1500));\nreturn 'slow';")?;
     let shown = run_on_a_terminal(&slow)?;
-    assert!(shown.contains("⠋ running ") && shown.contains(" s\r\x1b[2K"), "a spinner with the elapsed time: {shown:?}");
+    assert!(shown.contains("⠋ running ") && shown.contains(" s, 0 tool calls\r\x1b[2K"), "a spinner with the elapsed time: {shown:?}");
     assert!(shown.contains("\r\x1b[2K{"), "the spinner's line is cleared before the response: {shown:?}");
     assert!(shown.contains("\"slow\""), "{shown:?}");
+    Ok(())
+}
+
+#[test]
+fn run_on_a_terminal_streams_console_lines_as_they_happen_and_counts_tool_calls() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let program = dir.path().join("chatty.ts");
+    std::fs::write(
+        &program,
+        "console.log('first line');\nawait new Promise((resolve) => setTimeout(resolve, 1300));\nconsole.warn('second line');\nreturn 'done';",
+    )?;
+    let shown = run_on_a_terminal(&program)?;
+    let first = shown.find("[log] first line").context(format!("the first line is streamed: {shown:?}"))?;
+    let spinner = shown.find("⠋ running ").context(format!("the spinner shows: {shown:?}"))?;
+    let second = shown.find("[warn] second line").context(format!("the second line is streamed: {shown:?}"))?;
+    let response = shown.find("\"done\"").context("the response")?;
+    assert!(first < spinner && spinner < second && second < response, "lines come as they happen: {shown:?}");
+    assert!(shown.contains(", 0 tool calls"), "the spinner counts tool calls: {shown:?}");
     Ok(())
 }

@@ -35,7 +35,7 @@ use wasmtime::component::Linker;
 use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
 
 use crate::config::Limits;
-use crate::outcome::{ErrorKind, MAX_RESULT_DEPTH, RunError, RunOutcome, RunStats, json_depth};
+use crate::outcome::{ErrorKind, LogLine, MAX_RESULT_DEPTH, RunError, RunOutcome, RunStats, json_depth};
 use crate::transpile;
 use bindings::{ScriptError, SandboxPre};
 use limits::{DeadlineExceeded, EpochTicker, RunCancelled, TooManyPending};
@@ -91,6 +91,18 @@ pub struct Job {
     pub tools: Arc<dyn ToolAccess>,
     /// Cancelling it stops the run at once (`cancelled`).
     pub cancel: CancellationToken,
+    /// Told what the run does as it happens (console lines, tool calls).
+    pub observer: Option<Arc<dyn RunObserver>>,
+}
+
+/// Watches a run as it goes, for a client that shows progress: `run` on a
+/// terminal streams console lines and counts tool calls. Called on the run's
+/// own thread: implementations must return at once.
+pub trait RunObserver: Send + Sync {
+    /// The program wrote a console line (already capped like the run's log).
+    fn console_line(&self, line: &LogLine);
+    /// The program started a call of `tool` on `server` that its grant allowed.
+    fn tool_call_started(&self, server: &str, tool: &str);
 }
 
 /// Where the time of one run goes, phase by phase (for benchmarks). The
@@ -150,6 +162,7 @@ impl Sandbox {
         };
         let _ticking = self.ticker.activate();
         let mut store = self.store(Instant::now() + timeout, job.cancel.clone(), Arc::clone(&job.tools));
+        store.data_mut().observer = job.observer.clone();
         let servers = job.tools.server_names();
         let executed = tokio::select! {
             executed = tokio::time::timeout(timeout + STOP_GRACE, self.execute(&mut store, &body, &servers)) => {

@@ -14,6 +14,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::host::tools::ToolAccess;
 use super::limits::MemoryLimiter;
 use super::operations::Operations;
+use super::RunObserver;
 use crate::outcome::{LogLevel, LogLine};
 
 /// Per-run state. Built by [`HostState::new`] with the secure defaults:
@@ -30,6 +31,8 @@ pub struct HostState {
     pub deadline: Instant,
     /// Cancelled when the run's client cancels it: the run then stops.
     pub cancelled: CancellationToken,
+    /// Told of console lines and tool calls as they happen, if anyone watches.
+    pub observer: Option<Arc<dyn RunObserver>>,
     pub tools: Arc<dyn ToolAccess>,
 }
 
@@ -54,6 +57,7 @@ impl HostState {
             operations: Operations::default(),
             deadline,
             cancelled,
+            observer: None,
             tools,
         }
     }
@@ -80,12 +84,14 @@ impl ConsoleLog {
         ConsoleLog { lines: Vec::new(), bytes: 0, max_bytes, dropped_lines: 0, dropped_bytes: 0 }
     }
 
-    pub fn push(&mut self, level: LogLevel, mut message: String) {
+    /// Keeps the line (cut to the room left) and returns it, or counts it as
+    /// dropped and returns `None`.
+    pub fn push(&mut self, level: LogLevel, mut message: String) -> Option<&LogLine> {
         let room = self.max_bytes - self.bytes;
         if self.dropped_lines > 0 || room == 0 {
             self.dropped_lines += 1;
             self.dropped_bytes += message.len();
-            return;
+            return None;
         }
         if message.len() > room {
             self.dropped_bytes += message.len() - room;
@@ -95,6 +101,7 @@ impl ConsoleLog {
         }
         self.bytes += message.len().min(room);
         self.lines.push(LogLine { level, message });
+        self.lines.last()
     }
 
     /// The captured lines, with the truncation marker when output was dropped.

@@ -55,6 +55,7 @@ impl CodeRuntimeServer {
             timeout: params.timeout.map(Duration::from_millis),
             servers: params.mcp_servers,
             cancel,
+            observer: None,
         };
         run_result(&self.runtime.execute(request).await)
     }

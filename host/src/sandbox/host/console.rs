@@ -6,7 +6,10 @@ use crate::sandbox::state::HostState;
 
 impl Host for HostState {
     fn emit(&mut self, level: Level, message: String) {
-        self.console.push(log_level(level), message);
+        let kept = self.console.push(log_level(level), message);
+        if let (Some(line), Some(observer)) = (kept, &self.observer) {
+            observer.console_line(line);
+        }
     }
 }
 

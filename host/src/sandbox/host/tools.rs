@@ -44,6 +44,9 @@ impl HostState {
 impl Host for HostState {
     fn call_tool(&mut self, server: String, tool: String, arguments: String) -> wasmtime::Result<Result<u32, Failure>> {
         let call = self.tools.call_tool(&server, &tool, &arguments);
+        if let (Ok(_), Some(observer)) = (&call, &self.observer) {
+            observer.tool_call_started(&server, &tool);
+        }
         self.start_granted(call)
     }
 
