@@ -206,11 +206,18 @@ pub async fn execute(peer: &Peer<RoleClient>, code: &str) -> Result<(Value, Dura
 }
 
 pub async fn execute_with(peer: &Peer<RoleClient>, arguments: Value) -> Result<(Value, Duration)> {
-    let (result, elapsed) = call(peer, "execute_code", arguments).await?;
-    let response = result.structured_content.context("execute_code returns structured content")?;
+    let (response, elapsed) = respond(peer, arguments).await?;
     if response["ok"] != json!(true) {
         bail!("the run failed: {response}");
     }
+    Ok((response, elapsed))
+}
+
+/// Runs `execute_code` with `arguments` and returns its structured response,
+/// whether the run succeeded or not, and the round-trip time.
+pub async fn respond(peer: &Peer<RoleClient>, arguments: Value) -> Result<(Value, Duration)> {
+    let (result, elapsed) = call(peer, "execute_code", arguments).await?;
+    let response = result.structured_content.context("execute_code returns structured content")?;
     Ok((response, elapsed))
 }
 

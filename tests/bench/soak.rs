@@ -21,7 +21,7 @@ use rmcp::service::Peer;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::child::{Connection, Paths, execute_with};
+use crate::child::{Connection, Paths, respond};
 use crate::report::{Report, Target, max, median, ms};
 
 pub const SOAK_RUNS: usize = 100_000;
@@ -81,7 +81,7 @@ pub async fn overshoot(peer: &Peer<RoleClient>, report: &mut Report) -> Result<(
         let mut overshoots = Vec::with_capacity(OVERSHOOT_REPEATS);
         for _ in 0..OVERSHOOT_REPEATS {
             let started = Instant::now();
-            let (response, _) = execute_with(peer, json!({ "code": code, "timeout": OVERSHOOT_LIMIT_MS })).await?;
+            let (response, _) = respond(peer, json!({ "code": code, "timeout": OVERSHOOT_LIMIT_MS })).await?;
             if response["error"]["kind"] != json!("timeout") {
                 bail!("{label} ended without a timeout: {response}");
             }
@@ -117,7 +117,7 @@ pub async fn soak(paths: &Paths, report: &mut Report) -> Result<()> {
                         return Ok::<_, anyhow::Error>(());
                     }
                     let run = &mix[index % mix.len()];
-                    let (response, _) = execute_with(&peer, run.arguments.clone()).await?;
+                    let (response, _) = respond(&peer, run.arguments.clone()).await?;
                     let kind = response["error"]["kind"].as_str();
                     if kind != run.expect {
                         bail!("run {index} ended as {kind:?}, not {:?}: {response}", run.expect);
