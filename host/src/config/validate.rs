@@ -168,8 +168,29 @@ pub(super) fn default_cache_dir(env: EnvLookup<'_>) -> PathBuf {
     };
     dir_from("MCP_CODE_RUNTIME_CACHE_DIR")
         .or_else(|| dir_from("XDG_CACHE_HOME").map(|dir| dir.join(CACHE_DIR_NAME)))
-        .or_else(|| dir_from("HOME").map(|dir| dir.join(".cache").join(CACHE_DIR_NAME)))
-        .unwrap_or_else(|| std::env::temp_dir().join(CACHE_DIR_NAME))
+        .or_else(|| dir_from("HOME").or_else(account_home).map(|dir| dir.join(".cache").join(CACHE_DIR_NAME)))
+        // Never a shared temporary directory: with no home at all there is no
+        // cache, and the guest is compiled in memory at every start.
+        .unwrap_or_default()
+}
+
+/// The home directory of the user running the host, from the account
+/// database, for when `HOME` is not set.
+fn account_home() -> Option<PathBuf> {
+    use std::ffi::CStr;
+    use std::os::unix::ffi::OsStrExt;
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: getpwuid_r writes only into `entry` and `buffer`, whose sizes it
+    // is given, and sets `found` to `&entry` or null.
+    let status = unsafe { libc::getpwuid_r(libc::getuid(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found) };
+    if status != 0 || found.is_null() || entry.pw_dir.is_null() {
+        return None;
+    }
+    // SAFETY: on success `pw_dir` points at a NUL-terminated string in `buffer`.
+    let home = unsafe { CStr::from_ptr(entry.pw_dir) };
+    (!home.to_bytes().is_empty()).then(|| PathBuf::from(std::ffi::OsStr::from_bytes(home.to_bytes())))
 }
 
 /// One enabled entry with its name and where it sits in the file.
