@@ -46,6 +46,7 @@ fuzz_target!(
             timeout: None,
             tools: Arc::new(EchoTools),
             cancel: CancellationToken::new(),
+            observer: None,
         };
         let run = RUNTIME.block_on(async { tokio::spawn(SANDBOX.run(job)).await });
         if let Err(error) = run {
