@@ -3,17 +3,12 @@
 //! server's error message, without a panic, and as `bridge::results` promises:
 //! a completion is JSON of at most `max_bytes`, a message from the server is
 //! cut to `max_bytes`. Each input is converted with a generous and a tight limit.
-//!
-//! `bridge::results` is private to the host crate and only reached through a
-//! live downstream connection, so its source is compiled into this target.
 #![no_main]
 
-#[path = "../../host/src/bridge/results.rs"]
-mod results;
 mod worker_stack;
 
 use libfuzzer_sys::fuzz_target;
-use results::ResultError;
+use mcp_code_runtime::bridge::{self as results, ResultError};
 use rmcp::model::CallToolResult;
 use serde::de::IgnoredAny;
 

@@ -176,7 +176,11 @@ async fn colliding_server_names_get_distinct_declaration_files_and_resources() -
     }
     let mut files: Vec<String> = std::fs::read_dir(&out)?.map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned())).collect::<Result<_, _>>()?;
     files.sort();
-    assert_eq!(files.len(), 5, "runtime, index and one file per server: {files:?}");
+    assert_eq!(
+        files,
+        ["a_b.612e62.d.ts", "a_b.d.ts", "index.d.ts", "runtime.72756e74696d65.d.ts", "runtime.d.ts", "tsconfig.json"],
+        "runtime, index, the tsconfig and one file per server"
+    );
 
     let host = Host::start_with(HostOptions { servers, ..Default::default() }).await?;
     let resources = host.client.list_all_resources().await?;

@@ -66,3 +66,14 @@ fn natural_questions_find_the_right_tool() {
         );
     }
 }
+
+#[test]
+fn a_search_over_five_thousand_tools_returns_at_most_its_limit_best_first() {
+    use mcp_code_runtime::search::{Query, ToolIndex};
+    let tools = search_eval::synthetic_tools(5_000, 50);
+    let index = ToolIndex::new(tools.iter().map(|(server, tool)| (server.as_str(), tool)));
+    let query = Query::parse("create a new task").expect("a valid query");
+    let hits = index.search(&query, 10, &|| false).expect("not interrupted");
+    assert!(!hits.is_empty() && hits.len() <= 10, "{} hits", hits.len());
+    assert!(hits.windows(2).all(|pair| pair[0].score >= pair[1].score), "best first");
+}

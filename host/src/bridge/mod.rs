@@ -28,6 +28,8 @@ use crate::search::Query;
 pub use catalog::{Catalog, Described, Detail, DiscoveryError, Found};
 pub use downstream::{ConnectionState, DownstreamError};
 pub use grant::{BridgeError, RunGrant, ToolLimits};
+/// How a downstream result becomes what a program receives (public for the fuzz target).
+pub use results::{ResultError, completion, content_bytes};
 
 use catalog::{MAX_DISCOVERY_BYTES, Workers};
 
