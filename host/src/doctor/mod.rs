@@ -14,7 +14,6 @@ pub mod tail;
 
 use std::fmt::Write as _;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,6 +23,7 @@ use serde_json::{Value, json};
 use crate::bridge::Bridge;
 use crate::config::Config;
 use crate::runtime::{ExecuteRequest, Runtime};
+use crate::sandbox::{CacheDir, CacheError};
 use crate::typegen::ToolInfo;
 pub use tail::StderrTail;
 
@@ -31,7 +31,6 @@ pub use tail::StderrTail;
 const GUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long to wait for a failed server's stderr to reach the log.
 const STDERR_GRACE: Duration = Duration::from_secs(2);
-const GROUP_OR_OTHERS_WRITE: u32 = 0o022;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -192,44 +191,32 @@ async fn guest(config: &Config) -> Check {
     }
 }
 
-/// The cache folder: the user's own, closed to others, with this build's artifact.
+/// The cache folder: the user's own, closed to others, with this build's
+/// artifact, judged by the same checks the sandbox applies before using it.
 fn cache(dir: &Path, guest_build: &str) -> Check {
     let fail = |detail: String| Check::new("cache", Verdict::Fail, detail);
-    let metadata = match fs::metadata(dir) {
-        Ok(metadata) => metadata,
-        Err(error) => return fail(format!("{}: {error}: compiled code is not cached, so every start compiles the guest", dir.display())),
+    let cache = match CacheDir::existing(dir) {
+        Ok(cache) => cache,
+        Err(error @ CacheError::Io { .. }) => return fail(format!("{error}: compiled code is not cached, so every start compiles the guest")),
+        Err(untrusted) => return fail(format!("{untrusted}: it is not used; fix it or choose --cache-dir")),
     };
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    if metadata.uid() != uid {
-        return fail(format!("{} is owned by uid {}, not by you (uid {uid}): it is not used; `chown` it or choose --cache-dir", dir.display(), metadata.uid()));
-    }
-    if metadata.mode() & GROUP_OR_OTHERS_WRITE != 0 {
-        return fail(format!("{} is writable by group or others (mode {:o}): it is not used; run `chmod go-w` on it", dir.display(), metadata.mode() & 0o7777));
-    }
     let prefix = format!("guest-{}-", guest_build.trim());
-    let artifacts: Vec<String> = fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|name| name.starts_with("guest-") && name.ends_with(".cwasm"))
-        .collect();
+    let artifacts: Vec<String> =
+        cache.entries().into_iter().filter(|name| name.starts_with("guest-") && name.ends_with(".cwasm")).collect();
     let stale = artifacts.iter().filter(|name| !name.starts_with(&prefix)).count();
     let Some(current) = artifacts.iter().find(|name| name.starts_with(&prefix)) else {
         return Check::new("cache", Verdict::Warn, format!("{}: no compiled guest of this build: every start compiles it", dir.display()));
     };
-    let artifact = dir.join(current);
-    match fs::symlink_metadata(&artifact) {
-        Ok(file) if file.is_file() && file.uid() == uid && file.mode() & GROUP_OR_OTHERS_WRITE == 0 => {
+    let artifact = cache.path().join(current);
+    match cache.check_file(current) {
+        Ok(()) => {
             let mut detail = format!("{}: fresh, yours and private", artifact.display());
             if stale > 0 {
                 let _ = write!(detail, " ({stale} artifacts of other builds can be deleted)");
             }
             Check::new("cache", Verdict::Ok, detail)
         }
-        Ok(_) => fail(format!("{} is not a private regular file of yours: it is not used; delete it", artifact.display())),
-        Err(error) => fail(format!("{}: {error}", artifact.display())),
+        Err(error) => fail(format!("{error}: it is not used; delete it")),
     }
 }
 

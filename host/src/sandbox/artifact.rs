@@ -19,6 +19,8 @@
 
 mod cache;
 
+pub use cache::{CacheDir, CacheError};
+
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -33,7 +35,6 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::bindings::{Failure, FailureKind};
 use super::host::tools::{ToolAccess, ToolFuture};
 use super::state::HostState;
-use cache::{CacheDir, CacheError};
 
 /// The guest runtime component built by `build.rs` from `guest-sdk/`.
 const GUEST_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));

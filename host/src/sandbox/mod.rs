@@ -41,7 +41,7 @@ use bindings::{ScriptError, SandboxPre};
 use limits::{DeadlineExceeded, EpochTicker, RunCancelled, TooManyPending};
 use state::HostState;
 
-pub use artifact::{ArtifactError, artifact_path};
+pub use artifact::{ArtifactError, CacheDir, CacheError, artifact_path};
 pub use bindings::{Failure, FailureKind};
 pub use host::tools::{ToolAccess, ToolFuture};
 

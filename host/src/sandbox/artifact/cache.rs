@@ -78,6 +78,17 @@ impl CacheDir {
     /// [`CacheDir::open`] for the user `uid`.
     fn open_as(dir: &Path, uid: u32) -> Result<Self, CacheError> {
         DirBuilder::new().recursive(true).mode(DIRECTORY_MODE).create(dir).map_err(CacheError::io(dir))?;
+        Self::existing_as(dir, uid)
+    }
+
+    /// Checks an existing `dir` as [`CacheDir::open`] does, creating nothing
+    /// (for `doctor`).
+    pub fn existing(dir: &Path) -> Result<Self, CacheError> {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        Self::existing_as(dir, unsafe { libc::geteuid() })
+    }
+
+    fn existing_as(dir: &Path, uid: u32) -> Result<Self, CacheError> {
         let dir = dir.canonicalize().map_err(CacheError::io(dir))?;
         let metadata = fs::metadata(&dir).map_err(CacheError::io(&dir))?;
         if !metadata.is_dir() {
@@ -89,6 +100,33 @@ impl CacheDir {
             check_ancestor(ancestor, &metadata, uid)?;
         }
         Ok(CacheDir { dir, uid })
+    }
+
+    /// Checks the file `name` as [`CacheDir::read`] does, without reading it.
+    pub fn check_file(&self, name: &str) -> Result<(), CacheError> {
+        let path = self.dir.join(name);
+        let metadata = fs::symlink_metadata(&path).map_err(CacheError::io(&path))?;
+        if metadata.file_type().is_symlink() {
+            return Err(CacheError::Symlink { path });
+        }
+        if !metadata.is_file() {
+            return Err(CacheError::NotA { path, expected: "regular file" });
+        }
+        check_private(&path, &metadata, self.uid)
+    }
+
+    /// The names of the entries of the directory.
+    pub fn entries(&self) -> Vec<String> {
+        fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
     }
 
     /// The contents of the file `name`, when it is the user's own.
