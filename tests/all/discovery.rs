@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use rmcp::model::{ReadResourceRequestParams, ResourceContents};
 use serde_json::{Value, json};
 
-use crate::util::{Host, HostOptions, expect_result, host_binary, npm_server, shared_cache_dir, test_server_binary, tests_dir};
+use crate::util::{Host, HostOptions, expect_result, npm_server, test_server_binary, tests_dir, write_types};
 
 /// The three npm servers with their golden declarations, plus the fault server.
 fn real_servers(files: &std::path::Path) -> Value {
@@ -117,17 +117,7 @@ async fn the_types_command_writes_the_golden_declarations_and_they_compile() -> 
     let out = tempfile::tempdir()?;
     let config = files.path().join("mcp.json");
     std::fs::write(&config, serde_json::to_vec(&json!({ "mcpServers": real_servers(files.path()) }))?)?;
-    let status = Command::new(host_binary())
-        .arg("types")
-        .arg("--config")
-        .arg(&config)
-        .arg("--cache-dir")
-        .arg(shared_cache_dir())
-        .arg("--out")
-        .arg(out.path())
-        .env("RUST_LOG", "warn")
-        .status()?;
-    assert!(status.success());
+    write_types(&config, out.path())?;
     for server in ["everything", "memory", "filesystem"] {
         let generated = std::fs::read_to_string(out.path().join(format!("{server}.d.ts")))?;
         let golden = std::fs::read_to_string(tests_dir().join(format!("fixtures/expected/{server}.d.ts")))?;

@@ -4,14 +4,13 @@
 //! Each test also checks what the downstream server saw, or that the host
 //! still answers afterwards.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use rmcp::model::{ReadResourceRequestParams, ResourceContents};
 use serde_json::{Value, json};
 
-use crate::util::{Host, HostOptions, expect_error, expect_result, host_binary, shared_cache_dir, test_server_binary};
+use crate::util::{Host, HostOptions, expect_error, expect_result, test_server_binary, write_types};
 
 fn test_server() -> Value {
     json!({ "command": test_server_binary() })
@@ -158,17 +157,7 @@ async fn colliding_server_names_get_distinct_declaration_files_and_resources() -
     let config = dir.path().join("mcp.json");
     std::fs::write(&config, serde_json::to_vec(&json!({ "mcpServers": servers }))?)?;
     let out = dir.path().join("types");
-    let status = Command::new(host_binary())
-        .arg("types")
-        .arg("--config")
-        .arg(&config)
-        .arg("--cache-dir")
-        .arg(shared_cache_dir())
-        .arg("--out")
-        .arg(&out)
-        .env("RUST_LOG", "warn")
-        .status()?;
-    assert!(status.success());
+    write_types(&config, &out)?;
     let read = |file: &str| std::fs::read_to_string(out.join(file)).unwrap_or_else(|error| panic!("{file}: {error}"));
     assert!(read("runtime.d.ts").contains("McpError"), "the runtime API is not overwritten by server `runtime`");
     for (file, module) in [("runtime.72756e74696d65.d.ts", "runtime"), ("a_b.612e62.d.ts", "a.b"), ("a_b.d.ts", "a_b")] {

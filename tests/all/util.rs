@@ -165,6 +165,23 @@ pub fn expect_error<'a>(response: &'a Value, kind: &str) -> &'a Value {
     &response["error"]
 }
 
+/// Runs `mcp-code-runtime types` with the config file `config` into `out`,
+/// with the shared artifact cache, and checks that it succeeded.
+pub fn write_types(config: &Path, out: &Path) -> Result<()> {
+    let status = std::process::Command::new(host_binary())
+        .arg("types")
+        .arg("--config")
+        .arg(config)
+        .arg("--cache-dir")
+        .arg(shared_cache_dir())
+        .arg("--out")
+        .arg(out)
+        .env("RUST_LOG", "warn")
+        .status()?;
+    anyhow::ensure!(status.success(), "`types` failed: {status}");
+    Ok(())
+}
+
 /// Waits until `pid` no longer exists, up to `limit`.
 pub async fn wait_for_exit(pid: u32, limit: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
