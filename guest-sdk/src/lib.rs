@@ -122,7 +122,7 @@ fn run_program<'js>(ctx: &Ctx<'js>, hooks: &Object<'js>, source: &str, servers: 
         let mut error = describe(ctx, hooks, exception);
         // Whatever stops the compiler (a syntax error, or nesting past its
         // stack) is a problem of the source, except running out of memory.
-        error.is_syntax_error = !(error.name == "InternalError" && error.message == "out of memory");
+        error.is_syntax_error = !conventions::is_out_of_memory(&error.name, &error.message);
         error
     })?;
     call_hook(ctx, hooks, "start", (main, servers))?;

@@ -50,6 +50,14 @@ pub fn failure_kind(index: usize) -> &'static FailureKindInfo {
     &FAILURE_KINDS[index]
 }
 
+/// Whether a JavaScript error (by `name` and `message`, as the guest reports
+/// them) is QuickJS running out of memory: `InternalError: out of memory`, or
+/// a thrown `null` when even that error could not be allocated (the prelude
+/// reports a thrown `null` as "Uncaught null").
+pub fn is_out_of_memory(name: &str, message: &str) -> bool {
+    (name == "InternalError" && message == "out of memory") || message == "Uncaught null"
+}
+
 /// The camelCase alias of a tool name: every run of `-`, `_`, `.` or
 /// whitespace (what JavaScript's `\s` matches) that is followed by an ASCII
 /// letter or digit is removed and that character upper-cased. A run followed

@@ -411,12 +411,11 @@ async fn transpile_within(source: String, timeout: Duration) -> Result<String, R
     }
 }
 
-/// QuickJS's error for an allocation the memory cap refused: `InternalError:
-/// out of memory`, or `null` when even that error could not be allocated (the
-/// prelude reports a thrown `null` as "Uncaught null"). A program that caught
-/// one and later failed for another reason fails for that reason.
+/// QuickJS's error for an allocation the memory cap refused (the shared
+/// conventions say which). A program that caught one and later failed for
+/// another reason fails for that reason.
 fn is_out_of_memory(error: &ScriptError) -> bool {
-    (error.name == "InternalError" && error.message == "out of memory") || error.message == "Uncaught null"
+    conventions::is_out_of_memory(&error.name, &error.message)
 }
 
 /// Resolves once `cancel` is cancelled and the run had [`STOP_GRACE`] to stop
