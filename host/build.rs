@@ -43,6 +43,29 @@ fn main() {
         .unwrap_or_else(|e| panic!("cannot read the guest component {}: {e}", guest.display()));
     std::fs::write(out_dir.join("guest.wasm"), &bytes).expect("write guest.wasm");
     std::fs::write(out_dir.join("guest.hash"), content_hash(&bytes)).expect("write guest.hash");
+    embed_skills(&out_dir);
+}
+
+/// Writes the list of built-in skills, sorted by name, for `include!`.
+fn embed_skills(out_dir: &std::path::Path) {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let skills_dir = manifest_dir.parent().expect("host/ lives in the workspace root").join("skills");
+    println!("cargo:rerun-if-changed={}", skills_dir.display());
+    let mut skills: Vec<(String, PathBuf)> = std::fs::read_dir(&skills_dir)
+        .map(|entries| entries.filter_map(Result::ok).map(|entry| entry.path()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|extension| extension == "ts") && !path.to_string_lossy().ends_with(".d.ts"))
+        .map(|path| (path.file_stem().expect("a file name").to_string_lossy().into_owned(), path))
+        .collect();
+    skills.sort();
+    let mut list = String::from("&[\n");
+    for (name, path) in skills {
+        println!("cargo:rerun-if-changed={}", path.display());
+        list.push_str(&format!("    ({name:?}, include_str!({:?})),\n", path.display().to_string()));
+    }
+    list.push(']');
+    std::fs::write(out_dir.join("built_in_skills.rs"), list).expect("write built_in_skills.rs");
 }
 
 fn build_guest() -> PathBuf {

@@ -8,6 +8,7 @@ use javy_plugin_api::javy::quickjs::{Ctx, IntoJs, Object, Result, Value};
 use crate::mcp::code_runtime::console::{self, Level};
 use crate::positions;
 use crate::mcp::code_runtime::events;
+use crate::mcp::code_runtime::skills;
 use crate::mcp::code_runtime::tools;
 use crate::mcp::code_runtime::types::Failure;
 
@@ -15,6 +16,7 @@ use crate::mcp::code_runtime::types::Failure;
 pub fn install<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
     host.set("programFile", conventions::PROGRAM_FILE)?;
+    host.set("skillsDir", conventions::SKILLS_DIR)?;
     host.set("camelCase", Func::from(|name: String| conventions::camel_case(&name)))?;
     host.set(
         "emit",
@@ -37,6 +39,10 @@ pub fn install<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     host.set(
         "listTools",
         Func::from(|ctx: Ctx<'js>, server: String| started(&ctx, tools::list_tools(&server))),
+    )?;
+    host.set(
+        "callSkill",
+        Func::from(|ctx: Ctx<'js>, name: String, input: String| started(&ctx, skills::call_skill(&name, &input))),
     )?;
     Ok(host)
 }

@@ -22,7 +22,8 @@ use std::cell::RefCell;
 use javy_plugin_api::Config;
 use javy_plugin_api::javy::Runtime;
 use javy_plugin_api::javy::quickjs::context::EvalOptions;
-use javy_plugin_api::javy::quickjs::{Context, Ctx, Function, Object, Persistent, Value};
+use javy_plugin_api::javy::quickjs::module::WriteOptions;
+use javy_plugin_api::javy::quickjs::{Context, Ctx, Function, Module, Object, Persistent, Value};
 
 use mcp::code_runtime::events;
 use mcp::code_runtime::types::FailureKind;
@@ -100,32 +101,59 @@ impl Guest for Component {
             .expect("the JavaScript runtime initializes");
     }
 
-    fn run(source: String, servers: Vec<String>) -> Result<String, ScriptError> {
-        GUEST.with(|guest| {
-            let guest = guest.borrow();
-            let guest = guest.as_ref().ok_or_else(|| internal_error("runtime not initialized"))?;
-            guest.context.with(|ctx| {
-                let hooks = guest
-                    .hooks
-                    .clone()
-                    .restore(&ctx)
-                    .map_err(|e| internal_error(&e.to_string()))?;
-                run_program(&ctx, &hooks, &source, servers)
-            })
+    fn run(source: String, servers: Vec<String>, skills: Vec<String>) -> Result<String, ScriptError> {
+        with_runtime(|ctx, hooks| {
+            let main = compile(ctx, &source).map_err(|exception| compile_error(ctx, hooks, exception))?;
+            call_hook(ctx, hooks, "prepare", (servers, skills))?;
+            call_hook(ctx, hooks, "start", (main,))?;
+            event_loop(ctx, hooks)
+        })
+    }
+
+    fn compile_module(name: String, source: String) -> Result<Vec<u8>, ScriptError> {
+        with_runtime(|ctx, hooks| {
+            Module::declare(ctx.clone(), name, source)
+                .and_then(|module| module.write(WriteOptions::default()))
+                .map_err(|_| compile_error(ctx, hooks, ctx.catch()))
+        })
+    }
+
+    fn run_module(bytecode: Vec<u8>, input_json: String, servers: Vec<String>, skills: Vec<String>) -> Result<String, ScriptError> {
+        with_runtime(|ctx, hooks| {
+            // SAFETY: the host passes only bytecode that `compile_module` of
+            // this same guest build wrote (its cache is keyed by the build).
+            let module = unsafe { Module::load(ctx.clone(), &bytecode) }.map_err(|_| describe(ctx, hooks, ctx.catch()))?;
+            call_hook(ctx, hooks, "prepare", (servers, skills))?;
+            let (module, evaluation) = module.eval().map_err(|_| describe(ctx, hooks, ctx.catch()))?;
+            let namespace = module.namespace().map_err(|_| describe(ctx, hooks, ctx.catch()))?;
+            call_hook(ctx, hooks, "startModule", (evaluation, namespace, input_json))?;
+            event_loop(ctx, hooks)
         })
     }
 }
 
-/// Compiles and starts the program, then runs its event loop to the end.
-fn run_program<'js>(ctx: &Ctx<'js>, hooks: &Object<'js>, source: &str, servers: Vec<String>) -> Result<String, ScriptError> {
-    let main = compile(ctx, source).map_err(|exception| {
-        let mut error = describe(ctx, hooks, exception);
-        // Whatever stops the compiler (a syntax error, or nesting past its
-        // stack) is a problem of the source, except running out of memory.
-        error.is_syntax_error = !conventions::is_out_of_memory(&error.name, &error.message);
-        error
-    })?;
-    call_hook(ctx, hooks, "start", (main, servers))?;
+/// Runs `work` in the context built by `initialize-runtime`, with its hooks.
+fn with_runtime<T>(work: impl for<'js> FnOnce(&Ctx<'js>, &Object<'js>) -> Result<T, ScriptError>) -> Result<T, ScriptError> {
+    GUEST.with(|guest| {
+        let guest = guest.borrow();
+        let guest = guest.as_ref().ok_or_else(|| internal_error("runtime not initialized"))?;
+        guest.context.with(|ctx| {
+            let hooks = guest.hooks.clone().restore(&ctx).map_err(|e| internal_error(&e.to_string()))?;
+            work(&ctx, &hooks)
+        })
+    })
+}
+
+/// Whatever stops the compiler (a syntax error, or nesting past its stack)
+/// is a problem of the source, except running out of memory.
+fn compile_error<'js>(ctx: &Ctx<'js>, hooks: &Object<'js>, exception: Value<'js>) -> ScriptError {
+    let mut error = describe(ctx, hooks, exception);
+    error.is_syntax_error = !conventions::is_out_of_memory(&error.name, &error.message);
+    error
+}
+
+/// Runs the started program's event loop until it settles.
+fn event_loop<'js>(ctx: &Ctx<'js>, hooks: &Object<'js>) -> Result<String, ScriptError> {
     loop {
         while ctx.execute_pending_job() {}
         if let Some(outcome) = outcome(ctx, hooks)? {

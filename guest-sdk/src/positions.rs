@@ -1,6 +1,7 @@
 //! Maps positions QuickJS reports in the wrapped program back to the source
 //! the host sent (the wrapper adds one line before it), and keeps a stack to
-//! the program's own frames: the prelude's frames say nothing to its author.
+//! the program's own frames (and its skills'): the prelude's frames say nothing
+//! to its author. A skill's module is not wrapped, so its lines stay as they are.
 
 use crate::PROGRAM_FILE;
 
@@ -23,8 +24,8 @@ pub fn unwrap_lines(text: &str) -> String {
     out
 }
 
-/// The frames of `stack` that are in the program, with unwrapped lines.
+/// The frames of `stack` that are in the program or a skill, with unwrapped lines.
 pub fn program_stack(stack: &str) -> String {
-    let frames: Vec<&str> = stack.lines().filter(|frame| frame.contains(PROGRAM_FILE)).collect();
+    let frames: Vec<&str> = stack.lines().filter(|frame| conventions::is_user_frame(frame)).collect();
     unwrap_lines(&frames.join("\n"))
 }

@@ -9,6 +9,8 @@
   const LEVELS = ["debug", "info", "log", "warn", "error"];
   /** The file name of the program's frames (the conventions crate's). */
   const PROGRAM_FILE = host.programFile + ":";
+  /** Where skills' modules live: their frames are the user's code too. */
+  const SKILLS_DIR = host.skillsDir;
   /** Most unhandled rejections listed one by one in the console at the end. */
   const MAX_REPORTED_REJECTIONS = 10;
 
@@ -23,6 +25,8 @@
   const unhandledRejections = new Map();
   let nextTimerHandle = 1;
   let run = null;
+  /** The skills this run may import, by name. */
+  let knownSkills = new Set();
 
   // ---- errors -----------------------------------------------------------
 
@@ -94,7 +98,10 @@
   /** The frames of a stack that are in the program, not in this prelude. */
   function programFrames(stack) {
     if (typeof stack !== "string") return "";
-    return stack.split("\n").filter((frame) => frame.includes(PROGRAM_FILE)).join("\n");
+    return stack
+      .split("\n")
+      .filter((frame) => frame.includes(PROGRAM_FILE) || frame.includes(SKILLS_DIR))
+      .join("\n");
   }
 
   /** Renders a value for a console line, never throwing. */
@@ -302,12 +309,48 @@
     }
   }
 
+  // ---- skills -----------------------------------------------------------
+
+  /** The skill a specifier names: `skills/<name>`, and the plan's
+   * `./skills/<name>.ts` (also `./<name>.ts` from inside a skill). */
+  const SKILL_SPECIFIER = /^(?:\.\/)?(?:skills\/)?([a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?:\.[jt]s)?$/;
+
+  function skillName(specifier) {
+    const match = SKILL_SPECIFIER.exec(specifier);
+    if (match === null || !(specifier.includes("/") || specifier.endsWith(".ts") || specifier.endsWith(".js"))) return undefined;
+    return match[1];
+  }
+
+  /** Calls a skill: it runs in a sandbox of its own, under its own grant. */
+  function callSkill(name, input) {
+    const site = new Error();
+    if (input !== undefined && (input === null || typeof input !== "object" || Array.isArray(input))) {
+      return Promise.reject(new TypeError(`the input of skill ${name} must be an object`));
+    }
+    return startedOperation(host.callSkill(name, input === undefined ? "{}" : JSON.stringify(input)), site);
+  }
+
+  /** The module behind `import ... from "skills/<name>"`: the skill's
+   * function as `default` and under its camelCase name. Nothing of the
+   * skill's own code runs here. */
+  function skillModule(name) {
+    const call = (input) => callSkill(name, input);
+    const module = Object.create(null);
+    module.default = call;
+    module[camelCase(name)] = call;
+    return Promise.resolve(Object.freeze(module));
+  }
+
   function importModule(specifier) {
     const text = String(specifier);
     const match = /^mcp:\/\/(.+)$/.exec(text);
     if (match) return serverModule(match[1]);
+    const skill = skillName(text);
+    if (skill !== undefined && knownSkills.has(skill)) return skillModule(skill);
+    const known = knownSkills.size === 0 ? "none" : Array.from(knownSkills, (name) => SKILLS_DIR + name).join(", ");
+    const what = skill === undefined ? "" : `: there is no skill named "${skill}" (skills: ${known})`;
     return Promise.reject(
-      new TypeError(`cannot import "${text}": only "mcp://<server>" modules can be imported here`),
+      new TypeError(`cannot import "${text}"${what}; modules are "mcp://<server>" and "skills/<name>"`),
     );
   }
 
@@ -352,25 +395,48 @@
     run.error = describeError(error);
   }
 
+  /** Starts `main` (an async function of the import hook) as the run. */
+  function startRun(main) {
+    main(importModule).then(
+      (value) => {
+        if (run.done) return;
+        try {
+          run.result = resultJson(value);
+          run.done = true;
+        } catch (error) {
+          fail(error);
+        }
+      },
+      fail,
+    );
+  }
+
+  // A skill module's rewritten `import` forms call this global hook (a
+  // module has no wrapper function to receive it); it is `import()` itself.
+  Object.defineProperty(globalThis, "__mcr_import", { value: importModule, writable: false, configurable: false, enumerable: false });
+
   return {
-    /** Starts the program: `main` is the compiled async function, whose one
-     * parameter is the import hook that rewritten `import` forms call, and
-     * `servers` the servers it may use, bound as globals. */
-    start(main, servers) {
+    /** Sets up a run before any of its code runs: `servers` are bound as
+     * globals and `skills` can be imported. */
+    prepare(servers, skills) {
       run = { done: false, result: undefined, error: undefined };
+      knownSkills = new Set(skills);
       bindServers(servers);
-      main(importModule).then(
-        (value) => {
-          if (run.done) return;
-          try {
-            run.result = resultJson(value);
-            run.done = true;
-          } catch (error) {
-            fail(error);
-          }
-        },
-        fail,
-      );
+    },
+    /** Starts the program: `main` is the compiled async function, whose one
+     * parameter is the import hook that rewritten `import` forms call. */
+    start: startRun,
+    /** Starts a skill: `evaluation` settles when its module has run, then its
+     * default export is called with the parsed `input`. */
+    startModule(evaluation, namespace, input) {
+      startRun(async () => {
+        await evaluation;
+        const skill = namespace.default;
+        if (typeof skill !== "function") {
+          throw new TypeError("a skill's module must export its function as default");
+        }
+        return skill(JSON.parse(input));
+      });
     },
     /** Delivers the completion of host operation `id`. */
     complete(id, ok, payload) {

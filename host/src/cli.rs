@@ -71,10 +71,14 @@ pub enum Command {
         /// Print the checks as JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// The data folder to check (default: $XDG_DATA_HOME/mcp-code-runtime,
-        /// else ~/.local/share/mcp-code-runtime).
-        #[arg(long, env = "MCP_CODE_RUNTIME_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// The skill library: list, show and document skills, or check and
+    /// compile them all (`skills build`, part of `make build`).
+    Skills {
+        #[command(subcommand)]
+        command: SkillsCommand,
         #[command(flatten)]
         options: Options,
     },
@@ -83,6 +87,19 @@ pub enum Command {
     Completions {
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SkillsCommand {
+    /// One line per skill: name, where it comes from, servers, description.
+    List,
+    /// One skill: its meta, declarations and source.
+    Show { name: String },
+    /// Markdown documentation of every skill.
+    Docs,
+    /// Check every skill and compile it into the cache; fails with the file,
+    /// line and reason of each skill that does not compile.
+    Build,
 }
 
 #[derive(Debug, Args)]
@@ -126,18 +143,22 @@ pub enum Scope {
 pub struct Options {
     /// The configuration file: an MCP client config (`.mcp.json`, Claude Desktop)
     /// with an optional `codeRuntime` section.
-    #[arg(long, env = "MCP_CODE_RUNTIME_CONFIG")]
+    #[arg(long, global = true, env = "MCP_CODE_RUNTIME_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where the compiled guest runtime is cached.
-    #[arg(long, env = "MCP_CODE_RUNTIME_CACHE_DIR")]
+    #[arg(long, global = true, env = "MCP_CODE_RUNTIME_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Where saved skills are kept (default: $XDG_DATA_HOME/mcp-code-runtime,
+    /// else ~/.local/share/mcp-code-runtime).
+    #[arg(long, global = true, env = "MCP_CODE_RUNTIME_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Default wall-clock limit per run, in milliseconds.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub default_timeout_ms: Option<u64>,
     /// Memory cap per run, in MiB (at most 4096, the wasm32 limit).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub memory_mb: Option<u32>,
     /// CPU budget per run, in fuel units (about WebAssembly instructions).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub fuel: Option<u64>,
 }

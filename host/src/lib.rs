@@ -13,11 +13,16 @@
 //!    limits, and answers tool requests through the grant.
 //! 4. The [`outcome::RunOutcome`] goes back as structured content plus text.
 //!
+//! Skills ([`skills`]: the library of reusable TypeScript workflows) are
+//! offered by the server as tools and importable modules; the runtime
+//! compiles each once and runs each call in a sandbox of its own.
+//!
 //! The other commands have a module each: [`migrate`] (from a Claude setup
 //! to code mode), [`doctor`] (checks a setup), [`declarations`] (`types
 //! --out`) and [`terminal`] (what `run` shows on a terminal).
 //!
-//! Dependencies point one way: `server` → `runtime` → `sandbox`, `bridge`;
+//! Dependencies point one way: `server` → `runtime` → `sandbox`, `bridge`,
+//! `skills`;
 //! `sandbox` knows nothing of MCP; `policy`, `transpile` and `outcome` are pure.
 
 pub mod bridge;
@@ -31,6 +36,7 @@ pub mod policy;
 pub mod runtime;
 pub mod sandbox;
 pub mod search;
+pub mod skills;
 pub mod server;
 pub mod terminal;
 pub mod transpile;

@@ -15,7 +15,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::prelude::*;
 
-use mcp_code_runtime::cli::{self, Cli, Command, MigrateArgs, Options};
+use mcp_code_runtime::cli::{self, Cli, Command, MigrateArgs, Options, SkillsCommand};
 use mcp_code_runtime::config::{Config, StartServers};
 use mcp_code_runtime::doctor::{self, StderrTail};
 use mcp_code_runtime::migrate::{self, Locations};
@@ -24,6 +24,7 @@ use mcp_code_runtime::server::CodeRuntimeServer;
 use mcp_code_runtime::sandbox::RunObserver;
 use mcp_code_runtime::terminal::{LogWriter, Spinner, TerminalObserver};
 use mcp_code_runtime::declarations;
+use mcp_code_runtime::{skills, typegen};
 
 /// How long shutdown waits for blocking work; the stdin reader never ends by itself.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
@@ -69,7 +70,8 @@ async fn run(cli: Cli, tail: StderrTail) -> Result<ExitCode> {
         }
         Command::Types { out, options } => write_types(&load_config(&options)?, &out).await,
         Command::Migrate(args) => run_migrate(args),
-        Command::Doctor { json, data_dir, options } => run_doctor(json, data_dir, options, tail).await,
+        Command::Doctor { json, options } => run_doctor(json, options, tail).await,
+        Command::Skills { command, options } => run_skills(command, load_config(&options)?).await,
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "mcp-code-runtime", &mut script);
@@ -100,6 +102,9 @@ fn load_config(options: &Options) -> Result<Config> {
     }
     if let Some(dir) = &options.cache_dir {
         config.runtime.cache_dir = dir.clone();
+    }
+    if let Some(dir) = &options.data_dir {
+        config.runtime.data_dir = Some(dir.clone());
     }
     Ok(config)
 }
@@ -177,18 +182,16 @@ fn run_migrate(args: MigrateArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_doctor(json: bool, data_dir: Option<PathBuf>, mut options: Options, tail: StderrTail) -> Result<ExitCode> {
+async fn run_doctor(json: bool, mut options: Options, tail: StderrTail) -> Result<ExitCode> {
     // Without --config, the user-scope file `migrate` writes, when there is one.
     if options.config.is_none()
         && let Ok(locations) = Locations::from_env()
     {
         options.config = Some(locations.config_home.join("mcp-code-runtime/servers.json")).filter(|path| path.exists());
     }
-    let data_dir = data_dir.or_else(doctor::default_data_dir).context("HOME is not set: pass --data-dir")?;
     let request = doctor::Request {
         config_path: options.config.clone(),
         config: load_config(&options).map_err(|error| format!("{error:#}")),
-        data_dir,
         tail,
         guest_build: cli::GUEST_BUILD,
     };
@@ -199,6 +202,43 @@ async fn run_doctor(json: bool, data_dir: Option<PathBuf>, mut options: Options,
         print!("{}", doctor::table(&report));
     }
     Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `skills list|show|docs|build`.
+async fn run_skills(command: SkillsCommand, config: Config) -> Result<ExitCode> {
+    let folders = skills::SkillFolders { directory: config.runtime.skills.directory.clone(), data_dir: config.runtime.data_dir.clone() };
+    let (library, problems) = skills::Library::load(folders);
+    let set = library.current();
+    match command {
+        SkillsCommand::List => {
+            for skill in set.iter() {
+                let servers = if skill.meta.servers.is_empty() { "-".to_owned() } else { skill.meta.servers.join(",") };
+                println!("{}\t{:?}\t{servers}\t{}", skill.name(), skill.origin, typegen::one_line_summary(Some(&skill.meta.description)));
+            }
+        }
+        SkillsCommand::Show { name } => {
+            let skill = set.get(&name).with_context(|| format!("no skill is named `{name}`; see `skills list`"))?;
+            println!("{}\n\n{}\n// {}\n{}", serde_json::to_string_pretty(&skill.meta)?, skill.declaration(), skill.file.display(), skill.source);
+        }
+        SkillsCommand::Docs => print!("{}", skills::markdown(&set)),
+        SkillsCommand::Build => {
+            let runtime = Runtime::start(Config { servers: Vec::new(), ..config });
+            let failed: Vec<String> = problems.iter().chain(&runtime.compile_skills().await).map(ToString::to_string).collect();
+            runtime.shutdown().await;
+            for failure in &failed {
+                eprintln!("error: {failure}");
+            }
+            if !failed.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+            eprintln!("{} skills checked and compiled", set.len());
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    for problem in &problems {
+        eprintln!("warning: a skill is left out: {problem}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Resolves on SIGTERM or SIGINT, with the signal's name.

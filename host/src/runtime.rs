@@ -8,20 +8,29 @@
 //! the request names, and a grant the sandbox reaches through [`access`]
 //! (the one place bridge errors become the sandbox's WIT failures). The grant
 //! is revoked when the run ends.
+//!
+//! Skills run here too ([`skill_runs`]): called as tools, each with the grant
+//! of the servers it declares; called from a run, with what its caller's
+//! grant gives it. The runtime holds the skill [`Library`] and saves and
+//! deletes skills, compiling a new one before it is offered.
 
 mod access;
+pub mod skill_runs;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::bridge::{Bridge, ServerStatus};
+use crate::bridge::{Bridge, RunGrant, ServerStatus};
 use crate::config::Config;
 use crate::outcome::{ErrorKind, RunError, RunOutcome};
-use crate::sandbox::{Job, RunObserver, Sandbox};
+use crate::sandbox::{Job, Program, RunObserver, Sandbox};
+use crate::skills::{Library, SaveRequest, Skill, SkillError, SkillFolders};
 use access::RevokeOnDrop;
+use skill_runs::{CompiledSkills, RunContext, check_input};
 
 pub use access::GrantAccess;
 
@@ -38,23 +47,79 @@ pub struct ExecuteRequest {
     pub observer: Option<Arc<dyn RunObserver>>,
 }
 
+/// One call of a skill as a tool.
+#[derive(Clone, Default)]
+pub struct SkillRequest {
+    pub name: String,
+    pub input: Value,
+    pub cancel: tokio_util::sync::CancellationToken,
+    pub observer: Option<Arc<dyn RunObserver>>,
+}
+
 pub struct Runtime {
     config: Config,
     bridge: Bridge,
     sandbox: OnceCell<Result<Sandbox, String>>,
+    skills: Library,
+    compiled: CompiledSkills,
+    /// Itself, for the skill calls of its runs (which must not keep it alive).
+    this: Weak<Runtime>,
 }
 
 impl Runtime {
-    /// Creates the runtime and starts building its sandbox in the background.
+    /// Creates the runtime and starts building its sandbox in the background,
+    /// then compiling the skills that are not in the cache yet.
     pub fn start(config: Config) -> Arc<Self> {
-        let runtime = Arc::new(Runtime { bridge: Bridge::new(&config), config, sandbox: OnceCell::new() });
+        let folders = SkillFolders { directory: config.runtime.skills.directory.clone(), data_dir: config.runtime.data_dir.clone() };
+        let (skills, problems) = Library::load(folders);
+        for problem in problems {
+            tracing::warn!("a skill is left out: {problem}");
+        }
+        let runtime = Arc::new_cyclic(|this| Runtime {
+            bridge: Bridge::new(&config),
+            compiled: CompiledSkills::new(&config.runtime.cache_dir),
+            config,
+            sandbox: OnceCell::new(),
+            skills,
+            this: this.clone(),
+        });
         let warming = Arc::clone(&runtime);
         tokio::spawn(async move {
             if let Err(error) = warming.sandbox().await {
                 tracing::error!(%error, "the sandbox cannot start; every run will fail");
+                return;
+            }
+            for problem in warming.compile_skills().await {
+                tracing::warn!("a skill does not compile: {problem}");
             }
         });
         runtime
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The skills offered now.
+    pub fn skills(&self) -> &Library {
+        &self.skills
+    }
+
+    /// Every skill, described as a tool for discovery.
+    pub fn skill_infos(&self) -> Vec<crate::typegen::ToolInfo> {
+        self.skills.current().iter().map(|skill| skill.tool_info()).collect()
+    }
+
+    /// Compiles every skill not compiled yet; returns those that fail.
+    pub async fn compile_skills(&self) -> Vec<SkillError> {
+        let Ok(sandbox) = self.sandbox().await else { return Vec::new() };
+        let mut problems = Vec::new();
+        for skill in self.skills.current().iter() {
+            if let Err(problem) = self.compiled.bytecode(sandbox, skill).await {
+                problems.push(problem);
+            }
+        }
+        problems
     }
 
     pub fn bridge(&self) -> &Bridge {
@@ -82,17 +147,91 @@ impl Runtime {
             };
         }
         let grant = Arc::new(self.bridge.grant(capabilities));
-        let _revoke = RevokeOnDrop(Arc::clone(&grant));
-        let sandbox = match self.sandbox().await {
+        let sandbox = match self.ready_sandbox().await {
             Ok(sandbox) => sandbox,
-            Err(error) => {
-                return RunOutcome::rejected(RunError::new(ErrorKind::RuntimeError, format!("the sandbox is unavailable: {error}")));
-            }
+            Err(error) => return RunOutcome::rejected(error),
         };
-        let job = Job { source: request.code, timeout: request.timeout, tools: Arc::new(GrantAccess::new(Arc::clone(&grant))), cancel: request.cancel, observer: request.observer };
+        let timeout = match sandbox.timeout(request.timeout) {
+            Ok(timeout) => timeout,
+            Err(error) => return RunOutcome::rejected(error),
+        };
+        let context = RunContext::new(Instant::now() + timeout, request.cancel, self.config.runtime.limits.fuel);
+        self.run_granted(sandbox, Program::Source(request.code), grant, context, request.observer).await
+    }
+
+    /// Calls a skill as a tool: it may use the servers it declares, under
+    /// the configured policy, within the default limits of a run.
+    pub async fn call_skill(&self, request: SkillRequest) -> RunOutcome {
+        let Some(skill) = self.skills.current().get(&request.name).cloned() else {
+            return RunOutcome::rejected(RunError::new(ErrorKind::NotFound, format!("no skill is named `{}`", request.name)));
+        };
+        let grant = Arc::new(self.bridge.grant(self.bridge.capabilities().for_skill(&skill.meta.servers)));
+        let limits = &self.config.runtime.limits;
+        let context = RunContext::new(Instant::now() + limits.default_timeout, request.cancel, limits.fuel);
+        self.run_skill(&skill, request.input, grant, context, request.observer).await
+    }
+
+    /// Runs `skill` with `input` under `grant`, within what `context` leaves.
+    pub async fn run_skill(
+        &self,
+        skill: &Skill,
+        input: Value,
+        grant: Arc<RunGrant>,
+        context: RunContext,
+        observer: Option<Arc<dyn RunObserver>>,
+    ) -> RunOutcome {
+        if let Err(error) = check_input(skill, &input) {
+            return RunOutcome::rejected(error);
+        }
+        let sandbox = match self.ready_sandbox().await {
+            Ok(sandbox) => sandbox,
+            Err(error) => return RunOutcome::rejected(error),
+        };
+        let bytecode = match self.compiled.bytecode(sandbox, skill).await {
+            Ok(bytecode) => bytecode,
+            Err(error) => return RunOutcome::rejected(RunError::new(ErrorKind::RuntimeError, error.to_string())),
+        };
+        let program = Program::Skill { bytecode, input: input.to_string() };
+        self.run_granted(sandbox, program, grant, context, observer).await
+    }
+
+    /// Runs `program` in the sandbox with `grant`, revoked when it ends.
+    async fn run_granted(
+        &self,
+        sandbox: &Sandbox,
+        program: Program,
+        grant: Arc<RunGrant>,
+        context: RunContext,
+        observer: Option<Arc<dyn RunObserver>>,
+    ) -> RunOutcome {
+        let _revoke = RevokeOnDrop(Arc::clone(&grant));
+        let job = Job {
+            program,
+            timeout: Some(context.time_left()),
+            cancel: context.cancel.clone(),
+            observer,
+            fuel: Arc::clone(&context.fuel),
+            nested: context.is_nested(),
+            tools: Arc::new(GrantAccess::new(Arc::clone(&grant), self.this.clone(), context)),
+        };
         let mut outcome = sandbox.run(job).await;
         outcome.stats.tool_calls = grant.usage();
         outcome
+    }
+
+    /// Checks and saves a skill, compiles it, and offers it at once.
+    pub async fn save_skill(&self, request: SaveRequest) -> Result<Arc<Skill>, SkillError> {
+        let skill = self.skills.prepare(request, &self.bridge.server_names())?;
+        if let Ok(sandbox) = self.sandbox().await {
+            self.compiled.bytecode(sandbox, &skill).await?;
+        }
+        self.skills.commit(skill)
+    }
+
+    async fn ready_sandbox(&self) -> Result<&Sandbox, RunError> {
+        self.sandbox()
+            .await
+            .map_err(|error| RunError::new(ErrorKind::RuntimeError, format!("the sandbox is unavailable: {error}")))
     }
 
     /// The servers, their state and their tools.

@@ -7,13 +7,29 @@
 //! - [`camel_case`]: the alias under which a tool is also reachable
 //!   (`get_tasks` → `getTasks`), used by the guest's server objects and by
 //!   the host's tool lookup and type generator.
-//! - [`PROGRAM_FILE`]: the file name the program's positions are reported under.
+//! - [`PROGRAM_FILE`]: the file name the program's positions are reported under,
+//!   and [`skill_file`], the one of a skill's module.
 //!
 //! It has no dependencies and does no I/O: it builds for the host and for
 //! `wasm32-wasip2` alike.
 
 /// The file name QuickJS reports the program's positions under (`main.ts:3:7`).
 pub const PROGRAM_FILE: &str = "main.ts";
+
+/// Where skill modules live: `skills/<name>.ts` is the file name a skill's
+/// positions are reported under, and `skills/<name>` what a program imports.
+pub const SKILLS_DIR: &str = "skills/";
+
+/// The file name a skill's module is compiled under (`skills/triage.ts`).
+pub fn skill_file(name: &str) -> String {
+    format!("{SKILLS_DIR}{name}.ts")
+}
+
+/// Whether a stack frame is in the user's code (the program or a skill),
+/// not in the runtime's prelude.
+pub fn is_user_frame(frame: &str) -> bool {
+    frame.contains(PROGRAM_FILE) || frame.contains(SKILLS_DIR)
+}
 
 /// What a program sees of one WIT `failure-kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -134,7 +134,12 @@ pub struct Found {
     pub declaration: Option<String>,
 }
 
-/// The allowed tools of some servers, with the servers that could not be listed.
+/// The group skills are listed under among the servers: no server has this
+/// name, since a server is named in `server.tool` and a skill `skills/<name>`.
+const SKILLS_GROUP: &str = conventions::SKILLS_DIR;
+
+/// The allowed tools of some servers, with the servers that could not be
+/// listed, and the skills when discovery should find them too.
 pub struct Catalog {
     servers: Vec<(String, Vec<ToolInfo>)>,
     /// Servers whose tools could not be listed, with the reason.
@@ -169,7 +174,16 @@ impl Catalog {
         catalog
     }
 
-    /// The server names, with their tools.
+    /// The catalog with `skills` (each described as a tool named after the
+    /// skill): search finds them as `skills/<name>`, describe declares them.
+    pub fn with_skills(mut self, skills: Vec<ToolInfo>) -> Self {
+        if !skills.is_empty() {
+            self.servers.push((SKILLS_GROUP.to_owned(), skills));
+        }
+        self
+    }
+
+    /// The server names, with their tools (and skills, when added).
     pub fn servers(&self) -> impl Iterator<Item = (&str, &[ToolInfo])> {
         self.servers.iter().map(|(name, tools)| (name.as_str(), tools.as_slice()))
     }
@@ -245,6 +259,10 @@ impl Catalog {
     }
 
     fn declaration(&self, name: &str) -> Option<String> {
+        if let Some(skill) = name.strip_prefix(SKILLS_GROUP) {
+            let skill = self.tools_of(SKILLS_GROUP)?.iter().find(|info| info.name == skill)?;
+            return Some(typegen::skill_declaration(&skill.name, skill));
+        }
         if let Some(whole) = self.server_declarations(name) {
             return Some(whole);
         }
@@ -270,10 +288,13 @@ impl Catalog {
 }
 
 fn found(server: &str, tool: &ToolInfo, detail: Detail) -> Found {
+    let skill = server == SKILLS_GROUP;
     Found {
-        name: format!("{server}.{}", tool.name),
+        name: if skill { format!("{SKILLS_GROUP}{}", tool.name) } else { format!("{server}.{}", tool.name) },
         summary: (detail == Detail::Summary).then(|| typegen::one_line_summary(tool.description.as_deref())),
-        declaration: (detail == Detail::Full).then(|| typegen::tool_declaration(server, tool)),
+        declaration: (detail == Detail::Full).then(|| {
+            if skill { typegen::skill_declaration(&tool.name, tool) } else { typegen::tool_declaration(server, tool) }
+        }),
     }
 }
 

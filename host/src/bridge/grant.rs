@@ -28,6 +28,7 @@ use super::results::{ResultError, completion, content_bytes};
 use crate::outcome::ServerUsage;
 use crate::policy::{Capabilities, CapabilityError, Policy};
 use crate::search::Query;
+use crate::typegen::ToolInfo;
 
 /// The per-call limits on tool use (the run's budget is in its [`Capabilities`]).
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +99,27 @@ impl RunGrant {
         self.capabilities.visible()
     }
 
+    /// Every configured server, visible to the run or not.
+    pub fn configured_names(&self) -> &[String] {
+        self.capabilities.configured()
+    }
+
+    /// The grant of a skill this run calls: the servers it `declared` that
+    /// this run may see (see [`Capabilities::for_skill`]); its calls count in
+    /// this run's budget and statistics.
+    pub fn for_skill(&self, declared: &[String]) -> RunGrant {
+        let capabilities = self.capabilities.for_skill(declared);
+        let visible = self.visible.iter().filter(|server| capabilities.visible().iter().any(|name| name == server.name())).cloned().collect();
+        RunGrant {
+            visible,
+            capabilities: Arc::new(capabilities),
+            policy: Arc::clone(&self.policy),
+            limits: self.limits,
+            workers: self.workers.clone(),
+            usage: Arc::clone(&self.usage),
+        }
+    }
+
     /// Ends the run's capabilities: later requests are refused and search or
     /// describe work still running for the run stops.
     pub fn revoke(&self) {
@@ -152,9 +174,15 @@ impl RunGrant {
 
     /// A ranked search of the visible servers' tools, as a JSON array; the
     /// ranking runs off the async workers and stops when the run ends.
-    pub fn search_tools(&self, query: &str, detail: &str, limit: u32) -> impl Future<Output = Result<String, BridgeError>> + Send + 'static {
+    pub fn search_tools(
+        &self,
+        query: &str,
+        detail: &str,
+        limit: u32,
+        skills: Vec<ToolInfo>,
+    ) -> impl Future<Output = Result<String, BridgeError>> + Send + 'static {
         let parsed = Query::parse(query).map_err(DiscoveryError::from).and_then(|query| Ok((query, detail.parse::<Detail>()?)));
-        let catalog = self.catalog();
+        let catalog = self.catalog(skills);
         let (workers, capabilities, max_bytes) = (self.workers.clone(), Arc::clone(&self.capabilities), self.max_discovery_bytes());
         async move {
             let (query, detail) = parsed?;
@@ -168,8 +196,8 @@ impl RunGrant {
 
     /// The declarations of the named tools or servers, as a JSON string; the
     /// rendering runs off the async workers and stops when the run ends.
-    pub fn describe_tools(&self, names: Vec<String>) -> impl Future<Output = Result<String, BridgeError>> + Send + 'static {
-        let catalog = self.catalog();
+    pub fn describe_tools(&self, names: Vec<String>, skills: Vec<ToolInfo>) -> impl Future<Output = Result<String, BridgeError>> + Send + 'static {
+        let catalog = self.catalog(skills);
         let (workers, capabilities, max_bytes) = (self.workers.clone(), Arc::clone(&self.capabilities), self.max_discovery_bytes());
         async move {
             let catalog = catalog.await;
@@ -191,10 +219,11 @@ impl RunGrant {
         MAX_DISCOVERY_BYTES.min(self.limits.max_completion_bytes)
     }
 
-    fn catalog(&self) -> impl Future<Output = Catalog> + Send + 'static {
+    /// The visible servers' allowed tools, and `skills`.
+    fn catalog(&self, skills: Vec<ToolInfo>) -> impl Future<Output = Catalog> + Send + 'static {
         let visible = self.visible.clone();
         let policy = Arc::clone(&self.policy);
-        async move { Catalog::gather(&visible, &policy).await }
+        async move { Catalog::gather(&visible, &policy).await.with_skills(skills) }
     }
 }
 

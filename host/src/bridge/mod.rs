@@ -115,16 +115,18 @@ impl Bridge {
         Catalog::gather(&self.servers, &self.policy).await
     }
 
-    /// `search_tools`: the same ranking as a run's `mcp.search`, off the async workers.
-    pub async fn search_tools(&self, query: &str, detail: Detail, limit: usize) -> Result<Vec<Found>, DiscoveryError> {
+    /// `search_tools`: the same ranking as a run's `mcp.search`, off the
+    /// async workers, over the servers' tools and `skills`.
+    pub async fn search_tools(&self, query: &str, detail: Detail, limit: usize, skills: Vec<ToolInfo>) -> Result<Vec<Found>, DiscoveryError> {
         let query = Query::parse(query)?;
-        let catalog = self.catalog().await;
+        let catalog = self.catalog().await.with_skills(skills);
         self.workers.run(move || catalog.search(&query, detail, limit, MAX_DISCOVERY_BYTES, &|| false)).await
     }
 
-    /// `describe_tools`: the same declarations as a run's `mcp.describe`, off the async workers.
-    pub async fn describe_tools(&self, names: Vec<String>) -> Result<Described, DiscoveryError> {
-        let catalog = self.catalog().await;
+    /// `describe_tools`: the same declarations as a run's `mcp.describe`, off
+    /// the async workers, of servers, tools and `skills`.
+    pub async fn describe_tools(&self, names: Vec<String>, skills: Vec<ToolInfo>) -> Result<Described, DiscoveryError> {
+        let catalog = self.catalog().await.with_skills(skills);
         self.workers.run(move || catalog.describe(&names, MAX_DISCOVERY_BYTES, &|| false)).await
     }
 

@@ -9,9 +9,9 @@ use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
 use super::expand::{ExpandError, expand};
-use super::raw::{RawFile, RawRuntime, RawServer, RawServerRules, TransportKind};
+use super::raw::{ExposureKeyword, RawExposure, RawFile, RawRuntime, RawServer, RawServerRules, RawSkills, TransportKind};
 use super::validate::{self, DEFAULT_STARTUP_TIMEOUT_MS, Entry, millis};
-use super::{Config, ConfigError, EnvLookup, RuntimeSettings, ServerConfig, Transport};
+use super::{Config, ConfigError, EnvLookup, RuntimeSettings, ServerConfig, SkillExposure, SkillSettings, Transport};
 use crate::policy::{Pattern, Policy, ServerRules};
 
 /// Mapping state: where errors point, how variables expand, what to warn about.
@@ -222,7 +222,26 @@ impl<'a> Loader<'a> {
                     .map_or(DEFAULT_STARTUP_TIMEOUT_MS, NonZeroU64::get),
             ),
             cache_dir,
+            skills: self.skills(raw.skills)?,
+            data_dir: validate::default_data_dir(self.env),
         })
+    }
+
+    fn skills(&mut self, raw: RawSkills) -> Result<SkillSettings, ConfigError> {
+        let expose = match raw.expose {
+            None | Some(RawExposure::Keyword(ExposureKeyword::All)) => SkillExposure::All,
+            Some(RawExposure::Keyword(ExposureKeyword::None)) => SkillExposure::None,
+            Some(RawExposure::Names(names)) => SkillExposure::Only(names),
+        };
+        let directory = match raw.directory {
+            Some(dir) => {
+                let expanded = self.required(&dir, "codeRuntime.skills.directory", "codeRuntime.skills.directory", "directory")?;
+                let folder = self.origin.parent().unwrap_or(Path::new("."));
+                Some(folder.join(expanded))
+            }
+            None => None,
+        };
+        Ok(SkillSettings { expose, directory })
     }
 
     fn policy(

@@ -28,8 +28,9 @@
 //! file can be pointed at directly.
 //!
 //! `${VAR}` and `${VAR:-default}` are expanded from the environment in
-//! `command`, `args`, `env` values, `cwd`, `url`, header values and
-//! `codeRuntime.cacheDir` (see [`expand`]). An unset variable without a default
+//! `command`, `args`, `env` values, `cwd`, `url`, header values,
+//! `codeRuntime.cacheDir` and `codeRuntime.skills.directory` (see [`expand`]);
+//! a relative skills directory is relative to the config file's folder. An unset variable without a default
 //! is an error naming the variable and where it is used.
 //!
 //! Our own settings live under `codeRuntime`; every key is optional. Unknown
@@ -104,6 +105,38 @@ pub struct RuntimeSettings {
     pub startup_timeout: Duration,
     /// Where compiled artifacts are cached.
     pub cache_dir: PathBuf,
+    pub skills: SkillSettings,
+    /// Where saved skills (and other data) are kept; `None` without a home.
+    /// The command line's `--data-dir` overrides it.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `codeRuntime.skills`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SkillSettings {
+    /// Which skills are offered as tools (`skill_<name>`).
+    pub expose: SkillExposure,
+    /// The user's own skills folder.
+    pub directory: Option<PathBuf>,
+}
+
+/// Which skills are offered as MCP tools. Every skill stays importable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SkillExposure {
+    #[default]
+    All,
+    None,
+    Only(Vec<String>),
+}
+
+impl SkillExposure {
+    pub fn exposes(&self, skill: &str) -> bool {
+        match self {
+            SkillExposure::All => true,
+            SkillExposure::None => false,
+            SkillExposure::Only(names) => names.iter().any(|name| name == skill),
+        }
+    }
 }
 
 /// When downstream servers are started.

@@ -108,6 +108,33 @@ pub(super) struct RawRuntime {
     pub start_servers: StartServers,
     pub startup_timeout_ms: Option<NonZeroU64>,
     pub cache_dir: Option<String>,
+    pub skills: RawSkills,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(
+    default,
+    rename_all = "camelCase",
+    expecting = "the `codeRuntime.skills` object"
+)]
+pub(super) struct RawSkills {
+    pub expose: Option<RawExposure>,
+    pub directory: Option<String>,
+}
+
+/// `"all"`, `"none"`, or a list of skill names.
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "\"all\", \"none\" or a list of skill names")]
+pub(super) enum RawExposure {
+    Keyword(ExposureKeyword),
+    Names(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum ExposureKeyword {
+    All,
+    None,
 }
 
 #[derive(Default, Deserialize)]

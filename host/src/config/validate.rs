@@ -65,6 +65,8 @@ impl Default for RuntimeSettings {
             start_servers: StartServers::default(),
             startup_timeout: millis(DEFAULT_STARTUP_TIMEOUT_MS),
             cache_dir: default_cache_dir(&super::process_env),
+            skills: super::SkillSettings::default(),
+            data_dir: default_data_dir(&super::process_env),
         }
     }
 }
@@ -172,6 +174,16 @@ pub(super) fn default_cache_dir(env: EnvLookup<'_>) -> PathBuf {
         // Never a shared temporary directory: with no home at all there is no
         // cache, and the guest is compiled in memory at every start.
         .unwrap_or_default()
+}
+
+/// `$XDG_DATA_HOME/mcp-code-runtime` (when absolute), else
+/// `$HOME/.local/share/mcp-code-runtime`, else none (no home, nothing saved).
+pub fn default_data_dir(env: EnvLookup<'_>) -> Option<PathBuf> {
+    let dir_from = |name: &str| env(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    dir_from("XDG_DATA_HOME")
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| dir_from("HOME").or_else(account_home).map(|home| home.join(".local").join("share")))
+        .map(|base| base.join(CACHE_DIR_NAME))
 }
 
 /// The home directory of the user running the host, from the account

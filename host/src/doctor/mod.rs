@@ -68,7 +68,6 @@ pub struct Request {
     /// The config file, when there is one, and what loading it gave.
     pub config_path: Option<PathBuf>,
     pub config: Result<Config, String>,
-    pub data_dir: PathBuf,
     pub tail: StderrTail,
     /// The build of the guest this binary embeds (the cache's file names carry it).
     pub guest_build: &'static str,
@@ -96,7 +95,7 @@ pub async fn diagnose(request: Request) -> Report {
         }
     };
     checks.extend(servers(&config, &request.tail).await);
-    checks.push(data_dir(&request.data_dir));
+    checks.push(data_dir(config.runtime.data_dir.as_deref()));
     let guest = guest(&config).await;
     checks.push(cache(&config.runtime.cache_dir, request.guest_build));
     checks.push(guest);
@@ -166,7 +165,10 @@ async fn stderr_of(tail: &StderrTail, server: &str) -> Vec<String> {
     }
 }
 
-fn data_dir(dir: &Path) -> Check {
+fn data_dir(dir: Option<&Path>) -> Check {
+    let Some(dir) = dir else {
+        return Check::new("data dir", Verdict::Fail, "no data folder: HOME is not set (choose one with --data-dir)");
+    };
     let probe = dir.join(format!(".doctor-{}", std::process::id()));
     let written = fs::create_dir_all(dir).and_then(|()| fs::write(&probe, b"probe")).and_then(|()| fs::remove_file(&probe));
     match written {
@@ -241,11 +243,3 @@ pub fn table(report: &Report) -> String {
     text
 }
 
-/// `$XDG_DATA_HOME/mcp-code-runtime`, else `~/.local/share/mcp-code-runtime`.
-pub fn default_data_dir() -> Option<PathBuf> {
-    let var = |name| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
-    var("XDG_DATA_HOME")
-        .filter(|dir| dir.is_absolute())
-        .or_else(|| var("HOME").map(|home| home.join(".local/share")))
-        .map(|base| base.join("mcp-code-runtime"))
-}

@@ -3,8 +3,12 @@
 //!
 //! [`Capabilities`] start as everything the configuration offers and can only
 //! be narrowed: [`Capabilities::narrow`] intersects the visible servers with a
-//! request (`execute_code`'s `mcpServers`; a skill's declared servers narrow
-//! the same way, never widening the caller's). Every check made before a
+//! request (`execute_code`'s `mcpServers`), and [`Capabilities::for_skill`]
+//! gives a skill the servers it declares that its caller may see, never more;
+//! the skill's calls count in its caller's budget, and end when the caller's
+//! run ends. A server is matched by its exact name: a name that is only an
+//! alias of a configured server (`taskMaster` for `task-master`) is refused
+//! as not granted when that server is not visible. Every check made before a
 //! downstream server is reached is a method here, refusing with a
 //! [`CapabilityError`]:
 //! - the server must be visible to the run ([`Capabilities::check_server`]);
@@ -97,15 +101,41 @@ pub struct Capabilities {
     visible: Vec<String>,
     policy: Arc<Policy>,
     budget: Budget,
-    ledger: Mutex<Ledger>,
-    revoked: AtomicBool,
+    /// Shared by a run and the skills it calls.
+    ledger: Arc<Mutex<Ledger>>,
+    /// This run's flag, then its callers' (a skill ends with its caller).
+    revoked: Vec<Arc<AtomicBool>>,
 }
 
 impl Capabilities {
     /// Every configured server, under `policy` and `budget`.
     pub fn new(configured: Vec<String>, policy: Arc<Policy>, budget: Budget) -> Self {
         let visible = configured.clone();
-        Capabilities { configured, visible, policy, budget, ledger: Mutex::default(), revoked: AtomicBool::new(false) }
+        let revoked = vec![Arc::new(AtomicBool::new(false))];
+        Capabilities { configured, visible, policy, budget, ledger: Arc::default(), revoked }
+    }
+
+    /// The capabilities of a skill this run calls: the servers it `declared`
+    /// that this run may see, under the same policy, counting in this run's
+    /// budget and revoked when this run's are.
+    pub fn for_skill(&self, declared: &[String]) -> Self {
+        let mut visible = self.visible.clone();
+        visible.retain(|name| declared.contains(name));
+        let mut revoked = vec![Arc::new(AtomicBool::new(false))];
+        revoked.extend(self.revoked.iter().cloned());
+        Capabilities {
+            configured: self.configured.clone(),
+            visible,
+            policy: Arc::clone(&self.policy),
+            budget: self.budget,
+            ledger: Arc::clone(&self.ledger),
+            revoked,
+        }
+    }
+
+    /// Every configured server, visible to the run or not.
+    pub fn configured(&self) -> &[String] {
+        &self.configured
     }
 
     /// Keeps only the visible servers `requested` names, in configured order.
@@ -135,12 +165,22 @@ impl Capabilities {
             return Ok(());
         }
         let visible = if self.visible.is_empty() { "(none)".to_owned() } else { self.visible.join(", ") };
-        let server = server.to_owned();
-        if self.configured.contains(&server) {
-            Err(CapabilityError::ServerNotGranted { server, visible })
-        } else {
-            Err(CapabilityError::NoSuchServer { server, visible })
+        match self.configured_name(server) {
+            Some(configured) if !self.visible.contains(configured) => {
+                Err(CapabilityError::ServerNotGranted { server: configured.clone(), visible })
+            }
+            _ => Err(CapabilityError::NoSuchServer { server: server.to_owned(), visible }),
         }
+    }
+
+    /// The configured server `name` names: exactly, or by an alias a program
+    /// sees it under (camelCase, or its letters, digits and `_` only).
+    fn configured_name(&self, name: &str) -> Option<&String> {
+        let compact = |server: &str| server.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
+        let exact = self.configured.iter().find(|server| *server == name);
+        exact.or_else(|| {
+            self.configured.iter().find(|server| conventions::camel_case(server) == name || compact(server) == name)
+        })
     }
 
     /// Whether the run may call `tool` (its exact name) of `server`.
@@ -195,14 +235,16 @@ impl Capabilities {
         Ok(())
     }
 
-    /// Ends the run's capabilities: every later request is refused.
+    /// Ends the run's capabilities (and those of the skills it called):
+    /// every later request is refused.
     pub fn revoke(&self) {
-        self.revoked.store(true, Ordering::Release);
+        self.revoked[0].store(true, Ordering::Release);
     }
 
-    /// Whether the run has ended; long host work for the run checks this.
+    /// Whether the run (or a run that called it) has ended; long host work
+    /// for the run checks this.
     pub fn is_revoked(&self) -> bool {
-        self.revoked.load(Ordering::Acquire)
+        self.revoked.iter().any(|revoked| revoked.load(Ordering::Acquire))
     }
 
     fn check_live(&self) -> Result<(), CapabilityError> {
@@ -317,5 +359,31 @@ mod tests {
         assert!(run.is_revoked());
         assert_eq!(run.check_server("a"), Err(CapabilityError::Revoked));
         assert_eq!(run.admit_call("a", 2), Err(CapabilityError::Revoked));
+    }
+
+    #[test]
+    fn a_skill_sees_what_it_declared_and_its_caller_may_see_and_spends_the_callers_budget() {
+        let caller = capabilities(&["a", "b", "task-master"]).narrow(&names(&["a", "b"])).unwrap();
+        let skill = caller.for_skill(&names(&["b", "task-master", "nowhere"]));
+        assert_eq!(skill.visible(), names(&["b"]));
+        assert!(matches!(skill.check_server("a"), Err(CapabilityError::ServerNotGranted { .. })), "not declared");
+        assert!(matches!(skill.check_server("task-master"), Err(CapabilityError::ServerNotGranted { .. })), "not the caller's");
+        for alias in ["taskMaster", "taskmaster"] {
+            assert_eq!(
+                skill.check_server(alias),
+                Err(CapabilityError::ServerNotGranted { server: "task-master".into(), visible: "b".into() }),
+                "an alias names the server it stands for"
+            );
+        }
+        skill.admit_call("b", 1).unwrap();
+        skill.admit_call("b", 1).unwrap();
+        assert_eq!(caller.admit_call("b", 1), Err(CapabilityError::ServerCalls { server: "b".into(), max: 2 }), "one ledger");
+        let nested = skill.for_skill(&names(&["b"]));
+        skill.revoke();
+        assert!(!caller.is_revoked(), "a skill ending leaves its caller running");
+        assert!(nested.is_revoked(), "a skill's own skills end with it");
+        let other = caller.for_skill(&names(&["a"]));
+        caller.revoke();
+        assert!(other.is_revoked(), "skills end with their caller");
     }
 }

@@ -1,12 +1,16 @@
 //! The edge between the bridge and the sandbox: a run's [`RunGrant`] as the
 //! sandbox's [`ToolAccess`], with every [`BridgeError`] mapped to the WIT
 //! [`Failure`] the program sees. This is the only place that knows both.
+//! It also starts the run's skill calls, each with the grant the run's grant
+//! gives the skill and the run's [`RunContext`].
 //!
 //! The grant is revoked when the run ends, even when the run's future is
 //! dropped (a cancelled request), so host work still running for it stops.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
+use super::Runtime;
+use super::skill_runs::{MAX_SKILL_DEPTH, RunContext, completion};
 use crate::bridge::{BridgeError, DiscoveryError, DownstreamError, RunGrant};
 use crate::policy::CapabilityError;
 use crate::sandbox::{Failure, FailureKind, ToolAccess, ToolFuture};
@@ -14,11 +18,14 @@ use crate::sandbox::{Failure, FailureKind, ToolAccess, ToolFuture};
 /// A run's grant, seen by the sandbox.
 pub struct GrantAccess {
     grant: Arc<RunGrant>,
+    /// The runtime that runs the run's skill calls.
+    runtime: Weak<Runtime>,
+    context: RunContext,
 }
 
 impl GrantAccess {
-    pub fn new(grant: Arc<RunGrant>) -> Self {
-        GrantAccess { grant }
+    pub fn new(grant: Arc<RunGrant>, runtime: Weak<Runtime>, context: RunContext) -> Self {
+        GrantAccess { grant, runtime, context }
     }
 }
 
@@ -31,9 +38,35 @@ impl Drop for RevokeOnDrop {
     }
 }
 
+impl GrantAccess {
+    /// The skills, as discovery describes them.
+    fn skill_infos(&self) -> Vec<crate::typegen::ToolInfo> {
+        self.runtime.upgrade().map(|runtime| runtime.skill_infos()).unwrap_or_default()
+    }
+}
+
 impl ToolAccess for GrantAccess {
     fn server_names(&self) -> Vec<String> {
-        self.grant.server_names().to_vec()
+        self.grant.configured_names().to_vec()
+    }
+
+    fn skill_names(&self) -> Vec<String> {
+        self.runtime.upgrade().map(|runtime| runtime.skills().current().names()).unwrap_or_default()
+    }
+
+    fn call_skill(&self, name: &str, input: &str) -> Result<ToolFuture, Failure> {
+        let tool = format!("{}{name}", conventions::SKILLS_DIR);
+        let refuse = |kind, message: String| Failure::new(kind, message, "", &tool);
+        let runtime = self.runtime.upgrade().ok_or_else(|| refuse(FailureKind::TransportError, "the runtime is shutting down".into()))?;
+        let skill = runtime.skills().current().get(name).cloned().ok_or_else(|| refuse(FailureKind::NotFound, format!("no skill is named `{name}`")))?;
+        let context = self
+            .context
+            .for_skill()
+            .ok_or_else(|| refuse(FailureKind::ToolLimit, format!("skills call skills more than {MAX_SKILL_DEPTH} deep")))?;
+        let input = serde_json::from_str(input).map_err(|error| refuse(FailureKind::InvalidArguments, format!("the input is not JSON: {error}")))?;
+        let grant = Arc::new(self.grant.for_skill(&skill.meta.servers));
+        let name = name.to_owned();
+        Ok(Box::pin(async move { completion(&name, runtime.run_skill(&skill, input, grant, context, None).await) }))
     }
 
     fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure> {
@@ -52,11 +85,11 @@ impl ToolAccess for GrantAccess {
     }
 
     fn search_tools(&self, query: &str, detail: &str, limit: u32) -> ToolFuture {
-        completing(self.grant.search_tools(query, detail, limit), "", "")
+        completing(self.grant.search_tools(query, detail, limit, self.skill_infos()), "", "")
     }
 
     fn describe_tools(&self, names: Vec<String>) -> ToolFuture {
-        completing(self.grant.describe_tools(names), "", "")
+        completing(self.grant.describe_tools(names, self.skill_infos()), "", "")
     }
 }
 

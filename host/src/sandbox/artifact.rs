@@ -38,8 +38,8 @@ use super::state::HostState;
 
 /// The guest runtime component built by `build.rs` from `guest-sdk/`.
 const GUEST_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));
-/// Content hash of [`GUEST_COMPONENT`].
-const GUEST_HASH: &str = include_str!(concat!(env!("OUT_DIR"), "/guest.hash"));
+/// Content hash of [`GUEST_COMPONENT`]: it keys everything compiled for it.
+pub const GUEST_HASH: &str = include_str!(concat!(env!("OUT_DIR"), "/guest.hash"));
 /// The guest export Wizer runs before taking the snapshot.
 const INIT_FUNCTION: &str = "initialize-runtime";
 const CHECKSUM_BYTES: usize = 8;
@@ -145,7 +145,8 @@ fn with_checksum(compiled: &[u8]) -> Vec<u8> {
 /// Runs the guest's initialization and returns the initialized component.
 async fn snapshot(engine: &Engine, linker: &Linker<HostState>) -> wasmtime::Result<Vec<u8>> {
     let deadline = Instant::now() + Duration::from_secs(3600);
-    let state = HostState::new(usize::MAX, 0, deadline, tokio_util::sync::CancellationToken::new(), Arc::new(NoTools));
+    let fuel = super::fuel::FuelPool::new(u64::MAX);
+    let state = HostState::new(usize::MAX, 0, deadline, tokio_util::sync::CancellationToken::new(), Arc::new(NoTools), fuel);
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_fuel(u64::MAX)?;
@@ -160,7 +161,8 @@ async fn snapshot(engine: &Engine, linker: &Linker<HostState>) -> wasmtime::Resu
     Ok(snapshot)
 }
 
-/// The snapshot phase builds the runtime only; it reaches no tools.
+/// What a run that reaches nothing sees: the snapshot phase, which builds the
+/// runtime only, and the compilation of skills.
 pub(super) struct NoTools;
 
 impl NoTools {
@@ -172,6 +174,14 @@ impl NoTools {
 impl ToolAccess for NoTools {
     fn server_names(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    fn skill_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn call_skill(&self, _: &str, _: &str) -> Result<ToolFuture, Failure> {
+        Err(Self::refusal())
     }
 
     fn call_tool(&self, _: &str, _: &str, _: &str) -> Result<ToolFuture, Failure> {

@@ -16,6 +16,7 @@ wasmtime::component::bindgen!({
         "mcp:code-runtime/tools.list-tools": trappable,
         "mcp:code-runtime/tools.search-tools": trappable,
         "mcp:code-runtime/tools.describe-tools": trappable,
+        "mcp:code-runtime/skills.call-skill": trappable,
     },
     exports: { default: async },
 });

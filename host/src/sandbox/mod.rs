@@ -18,6 +18,7 @@
 
 mod artifact;
 mod bindings;
+mod fuel;
 mod host;
 mod limits;
 mod operations;
@@ -41,7 +42,8 @@ use bindings::{ScriptError, SandboxPre};
 use limits::{DeadlineExceeded, EpochTicker, RunCancelled, TooManyPending};
 use state::HostState;
 
-pub use artifact::{ArtifactError, CacheDir, CacheError, artifact_path};
+pub use artifact::{ArtifactError, CacheDir, CacheError, GUEST_HASH, artifact_path};
+pub use fuel::FuelPool;
 pub use bindings::{Failure, FailureKind};
 pub use host::tools::{ToolAccess, ToolFuture};
 
@@ -81,10 +83,18 @@ pub enum SandboxError {
     Ticker(std::io::Error),
 }
 
+/// What a run executes.
+pub enum Program {
+    /// TypeScript (or JavaScript) source: the body of an async function.
+    Source(String),
+    /// A skill: a module compiled by [`Sandbox::compile_module`], whose default
+    /// export is called with `input` (the JSON text of an object).
+    Skill { bytecode: Arc<[u8]>, input: String },
+}
+
 /// One program to run.
 pub struct Job {
-    /// The TypeScript (or JavaScript) source: the body of an async function.
-    pub source: String,
+    pub program: Program,
     /// The requested wall-clock limit; capped by the configured maximum.
     pub timeout: Option<Duration>,
     /// The downstream tools this run may reach.
@@ -93,6 +103,12 @@ pub struct Job {
     pub cancel: CancellationToken,
     /// Told what the run does as it happens (console lines, tool calls).
     pub observer: Option<Arc<dyn RunObserver>>,
+    /// The CPU budget this run draws from: its own, or its caller's for a
+    /// skill called from a program.
+    pub fuel: Arc<FuelPool>,
+    /// A skill called from a run, which holds a run slot already: it takes a
+    /// skill slot, at once or not at all.
+    pub nested: bool,
 }
 
 /// Watches a run as it goes, for a client that shows progress: `run` on a
@@ -124,6 +140,8 @@ pub struct Sandbox {
     pre: SandboxPre<HostState>,
     ticker: EpochTicker,
     run_slots: Semaphore,
+    /// Instances for skills called from runs, which hold run slots already.
+    skill_slots: Semaphore,
     limits: Limits,
 }
 
@@ -137,7 +155,8 @@ impl Sandbox {
         let pre = SandboxPre::new(instance_pre).map_err(SandboxError::Link)?;
         let ticker = EpochTicker::start(engine.clone()).map_err(SandboxError::Ticker)?;
         let run_slots = Semaphore::new(limits.max_concurrent_runs as usize);
-        Ok(Sandbox { engine, pre, ticker, run_slots, limits })
+        let skill_slots = Semaphore::new(limits.max_concurrent_runs as usize);
+        Ok(Sandbox { engine, pre, ticker, run_slots, skill_slots, limits })
     }
 
     /// Runs one program to its end, whatever it does.
@@ -147,34 +166,32 @@ impl Sandbox {
             Ok(timeout) => timeout,
             Err(error) => return RunOutcome::rejected(error),
         };
-        if job.source.len() > self.limits.max_code_bytes {
-            return RunOutcome::rejected(RunError::new(
-                ErrorKind::InvalidInput,
-                format!("the code is {} bytes, over the limit of {} bytes", job.source.len(), self.limits.max_code_bytes),
-            ));
-        }
-        let body = match transpile_within(job.source, timeout).await {
-            Ok(body) => body,
+        let program = match job.program {
+            Program::Source(source) => match self.transpile(source, timeout).await {
+                Ok(body) => Executable::Body(body),
+                Err(error) => return RunOutcome::rejected(error),
+            },
+            Program::Skill { bytecode, input } => Executable::Module { bytecode, input },
+        };
+        let _slot = match self.slot(job.nested).await {
+            Ok(slot) => slot,
             Err(error) => return RunOutcome::rejected(error),
         };
-        let Ok(_slot) = self.run_slots.acquire().await else {
-            return RunOutcome::rejected(RunError::new(ErrorKind::RuntimeError, "the sandbox is shutting down"));
-        };
         let _ticking = self.ticker.activate();
-        let mut store = self.store(Instant::now() + timeout, job.cancel.clone(), Arc::clone(&job.tools));
+        let mut store = self.store(Instant::now() + timeout, job.cancel.clone(), Arc::clone(&job.tools), job.fuel);
         store.data_mut().observer = job.observer.clone();
-        let servers = job.tools.server_names();
+        let names = (job.tools.server_names(), job.tools.skill_names());
         let executed = tokio::select! {
-            executed = tokio::time::timeout(timeout + STOP_GRACE, self.execute(&mut store, &body, &servers)) => {
+            executed = tokio::time::timeout(timeout + STOP_GRACE, self.execute(&mut store, &program, &names)) => {
                 executed.unwrap_or_else(|_| Err(DeadlineExceeded.into()))
             }
             () = stopped_after_cancel(&job.cancel) => Err(RunCancelled.into()),
         };
-        let fuel_left = store.get_fuel().unwrap_or(0);
+        sync_fuel(&mut store);
         let state = store.into_data();
         let stats = RunStats {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            fuel_used: self.limits.fuel.saturating_sub(fuel_left),
+            fuel_used: if job.nested { state.fuel.burnt() } else { state.fuel.pool().used() },
             memory_peak_bytes: state.limiter.peak as u64,
             ..RunStats::default()
         };
@@ -186,6 +203,57 @@ impl Sandbox {
         }
     }
 
+    /// Compiles a skill's module (JavaScript) to bytecode under the file name
+    /// `file`, in a run that reaches nothing, under the default limits.
+    pub async fn compile_module(&self, file: &str, javascript: &str) -> Result<Vec<u8>, RunError> {
+        let _slot = self.slot(false).await?;
+        let _ticking = self.ticker.activate();
+        let deadline = Instant::now() + self.limits.default_timeout;
+        let fuel = FuelPool::new(self.limits.fuel);
+        let mut store = self.store(deadline, CancellationToken::new(), Arc::new(artifact::NoTools), fuel);
+        let compiled = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            instance.call_compile_module(&mut store, file, javascript).await
+        };
+        let compiled = tokio::time::timeout(self.limits.default_timeout + STOP_GRACE, compiled)
+            .await
+            .unwrap_or_else(|_| Err(DeadlineExceeded.into()));
+        let memory_refused = store.data().limiter.refused;
+        match compiled {
+            Ok(Ok(bytecode)) => Ok(bytecode),
+            Ok(Err(error)) => Err(script_failure(error)),
+            Err(trap) => Err(self.trap_failure(&trap, memory_refused, self.limits.default_timeout)),
+        }
+    }
+
+    /// A run slot, or for a skill called from a run (which holds one already)
+    /// a skill slot: taken at once or refused, so that runs waiting for their
+    /// skills can never hold every slot.
+    async fn slot(&self, nested: bool) -> Result<tokio::sync::SemaphorePermit<'_>, RunError> {
+        if nested {
+            return self.skill_slots.try_acquire().map_err(|_| {
+                RunError::new(
+                    ErrorKind::ToolLimit,
+                    format!("more than {} skills are running at once", self.limits.max_concurrent_runs),
+                )
+            });
+        }
+        self.run_slots
+            .acquire()
+            .await
+            .map_err(|_| RunError::new(ErrorKind::RuntimeError, "the sandbox is shutting down"))
+    }
+
+    async fn transpile(&self, source: String, timeout: Duration) -> Result<String, RunError> {
+        if source.len() > self.limits.max_code_bytes {
+            return Err(RunError::new(
+                ErrorKind::InvalidInput,
+                format!("the code is {} bytes, over the limit of {} bytes", source.len(), self.limits.max_code_bytes),
+            ));
+        }
+        transpile_within(source, timeout).await
+    }
+
     /// Runs `source` like [`Sandbox::run`] and reports how long each phase took.
     pub async fn time_phases(&self, source: &str, tools: Arc<dyn ToolAccess>) -> Result<PhaseTimings, String> {
         let started = Instant::now();
@@ -193,11 +261,12 @@ impl Sandbox {
         let transpiled = Instant::now();
         let _slot = self.run_slots.acquire().await.map_err(|error| error.to_string())?;
         let _ticking = self.ticker.activate();
-        let servers = tools.server_names();
-        let mut store = self.store(Instant::now() + self.limits.default_timeout, CancellationToken::new(), tools);
+        let (servers, skills) = (tools.server_names(), tools.skill_names());
+        let fuel = FuelPool::new(self.limits.fuel);
+        let mut store = self.store(Instant::now() + self.limits.default_timeout, CancellationToken::new(), tools, fuel);
         let instance = self.pre.instantiate_async(&mut store).await.map_err(|error| error.to_string())?;
         let instantiated = Instant::now();
-        instance.call_run(&mut store, &body, &servers).await.map_err(|error| error.to_string())?.map_err(|error| error.message)?;
+        instance.call_run(&mut store, &body, &servers, &skills).await.map_err(|error| error.to_string())?.map_err(|error| error.message)?;
         Ok(PhaseTimings {
             transpile: transpiled - started,
             instantiate: instantiated - transpiled,
@@ -205,7 +274,9 @@ impl Sandbox {
         })
     }
 
-    fn timeout(&self, requested: Option<Duration>) -> Result<Duration, RunError> {
+    /// The time limit of a run that asks for `requested`: the default when
+    /// it asks for none, capped by the configured maximum.
+    pub fn timeout(&self, requested: Option<Duration>) -> Result<Duration, RunError> {
         match requested {
             None => Ok(self.limits.default_timeout),
             Some(timeout) if timeout.is_zero() => {
@@ -215,13 +286,15 @@ impl Sandbox {
         }
     }
 
-    fn store(&self, deadline: Instant, cancelled: CancellationToken, tools: Arc<dyn ToolAccess>) -> Store<HostState> {
-        let state = HostState::new(self.limits.memory_bytes, self.limits.max_log_bytes, deadline, cancelled, tools);
+    fn store(&self, deadline: Instant, cancelled: CancellationToken, tools: Arc<dyn ToolAccess>, fuel: Arc<FuelPool>) -> Store<HostState> {
+        let state = HostState::new(self.limits.memory_bytes, self.limits.max_log_bytes, deadline, cancelled, tools, fuel);
+        let initial_fuel = state.fuel.initial();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.set_fuel(self.limits.fuel).expect("fuel is enabled on the engine");
+        store.set_fuel(initial_fuel).expect("fuel is enabled on the engine");
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|context| {
+        store.epoch_deadline_callback(|mut context| {
+            sync_fuel(&mut context);
             let state = context.data();
             if Instant::now() >= state.deadline {
                 Err(DeadlineExceeded.into())
@@ -237,11 +310,16 @@ impl Sandbox {
     async fn execute(
         &self,
         store: &mut Store<HostState>,
-        body: &str,
-        servers: &[String],
+        program: &Executable,
+        (servers, skills): &(Vec<String>, Vec<String>),
     ) -> wasmtime::Result<Result<String, ScriptError>> {
         let instance = self.pre.instantiate_async(&mut *store).await?;
-        instance.call_run(&mut *store, body, servers).await
+        match program {
+            Executable::Body(body) => instance.call_run(&mut *store, body, servers, skills).await,
+            Executable::Module { bytecode, input } => {
+                instance.call_run_module(&mut *store, bytecode, input, servers, skills).await
+            }
+        }
     }
 
     /// The program's value, or why it has none.
@@ -319,8 +397,25 @@ impl Sandbox {
     }
 }
 
+/// A program ready for the guest.
+enum Executable {
+    /// The JavaScript body of the program's async function.
+    Body(String),
+    Module { bytecode: Arc<[u8]>, input: String },
+}
+
+/// Charges the run's fuel pool with what the store burnt and refills it to
+/// what is left of the pool (see [`fuel`]).
+fn sync_fuel(store: &mut impl wasmtime::AsContextMut<Data = HostState>) {
+    let mut context = store.as_context_mut();
+    let left = context.get_fuel().unwrap_or(0);
+    let refill = context.data_mut().fuel.sync(left);
+    let _ = context.set_fuel(refill);
+}
+
 fn engine_config(limits: &Limits) -> wasmtime::Config {
-    let runs = limits.max_concurrent_runs + SPARE_INSTANCES;
+    // Runs, as many skills called from runs, and the snapshot's instance.
+    let runs = 2 * limits.max_concurrent_runs + SPARE_INSTANCES;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(runs)
         .total_core_instances(runs * CORE_INSTANCES_PER_RUN)

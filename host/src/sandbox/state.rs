@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::fuel::{FuelMeter, FuelPool};
 use super::host::tools::ToolAccess;
 use super::limits::MemoryLimiter;
 use super::operations::Operations;
@@ -20,7 +21,8 @@ use crate::outcome::{LogLevel, LogLine};
 /// Per-run state. Built by [`HostState::new`] with the secure defaults:
 /// - WASI with no preopened directories, no environment, no arguments, closed
 ///   stdin, discarded stdout/stderr, no sockets and no name lookup;
-/// - the memory cap, deadline and cancellation of the run;
+/// - the memory cap, deadline and cancellation of the run, and its account
+///   with the fuel pool it shares with the skills it calls;
 /// - only the downstream tools `tools` grants.
 pub struct HostState {
     wasi: WasiCtx,
@@ -28,6 +30,7 @@ pub struct HostState {
     pub limiter: MemoryLimiter,
     pub console: ConsoleLog,
     pub operations: Operations,
+    pub fuel: FuelMeter,
     pub deadline: Instant,
     /// Cancelled when the run's client cancels it: the run then stops.
     pub cancelled: CancellationToken,
@@ -43,6 +46,7 @@ impl HostState {
         deadline: Instant,
         cancelled: CancellationToken,
         tools: Arc<dyn ToolAccess>,
+        fuel: Arc<FuelPool>,
     ) -> Self {
         let wasi = WasiCtx::builder()
             .allow_tcp(false)
@@ -55,6 +59,7 @@ impl HostState {
             limiter: MemoryLimiter::new(memory_cap),
             console: ConsoleLog::new(max_log_bytes),
             operations: Operations::default(),
+            fuel: FuelMeter::new(fuel),
             deadline,
             cancelled,
             observer: None,

@@ -23,7 +23,7 @@ fn sandbox_linker() -> (Engine, Linker<HostState>) {
 /// A store with the state, fuel and epoch deadline of a run.
 fn run_store(engine: &Engine) -> Store<HostState> {
     let deadline = Instant::now() + Duration::from_secs(10);
-    let state = HostState::new(16 << 20, 4096, deadline, CancellationToken::new(), Arc::new(NoTools));
+    let state = HostState::new(16 << 20, 4096, deadline, CancellationToken::new(), Arc::new(NoTools), super::fuel::FuelPool::new(1_000_000_000));
     let mut store = Store::new(engine, state);
     store.set_fuel(1_000_000_000).expect("fuel is enabled");
     store.set_epoch_deadline(1 << 30);

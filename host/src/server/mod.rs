@@ -5,6 +5,7 @@
 
 mod params;
 mod resources;
+mod skills;
 mod tools;
 
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! The arguments of the host's own tools, as models see them in `tools/list`.
 
+use rmcp::model::JsonObject;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -32,4 +33,29 @@ pub struct SearchToolsParams {
 pub struct DescribeToolsParams {
     /// Tools as `server.tool`, or whole servers as `server`.
     pub names: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SaveSkillParams {
+    /// kebab-case, e.g. `triage-report`: the tool `skill_<name>`, the module `skills/<name>`.
+    pub name: String,
+    /// A program that worked in execute_code (its argument is `input`), or a module with
+    /// a default export.
+    pub code: String,
+    pub description: String,
+    /// JSON Schema (type object) of `input`.
+    pub input_schema: JsonObject,
+    /// JSON Schema (type object) of the result.
+    pub output_schema: Option<JsonObject>,
+    /// The servers it may call: its whole grant.
+    pub servers: Vec<String>,
+    /// Replace the saved skill of this name.
+    pub replace: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct DeleteSkillParams {
+    /// The name of a skill saved with save_skill.
+    pub name: String,
 }

@@ -6,21 +6,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::handler::server::wrapper::Parameters;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolResult, ContentBlock, Implementation, JsonObject, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData, RoleServer};
-use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+use rmcp::{ServerHandler, tool, tool_router};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::params::{DescribeToolsParams, ExecuteCodeParams, SearchToolsParams};
-use super::{CodeRuntimeServer, INSTRUCTIONS, resources};
+use super::params::{DeleteSkillParams, DescribeToolsParams, ExecuteCodeParams, SaveSkillParams, SearchToolsParams};
+use super::{CodeRuntimeServer, INSTRUCTIONS, resources, skills};
 use crate::bridge::{Found, ServerStatus, state_label};
 use crate::outcome::RunOutcome;
-use crate::runtime::{ExecuteRequest, Runtime};
+use crate::runtime::{ExecuteRequest, Runtime, SkillRequest};
+use crate::skills::SaveRequest;
 use crate::typegen::one_line_summary;
 
 #[tool_router]
@@ -76,7 +78,7 @@ impl CodeRuntimeServer {
     async fn search_tools(&self, Parameters(params): Parameters<SearchToolsParams>) -> CallToolResult {
         let detail = params.detail.unwrap_or_default();
         let limit = params.limit.unwrap_or(DEFAULT_SEARCH_LIMIT) as usize;
-        let found = match self.runtime.bridge().search_tools(&params.query, detail, limit).await {
+        let found = match self.runtime.bridge().search_tools(&params.query, detail, limit, self.runtime.skill_infos()).await {
             Ok(found) => found,
             Err(error) => return CallToolResult::error(vec![ContentBlock::text(error.to_string())]),
         };
@@ -89,23 +91,95 @@ impl CodeRuntimeServer {
     /// them correctly from execute_code.
     #[tool(name = "describe_tools", title = "Describe MCP tools as TypeScript", annotations(read_only_hint = true, open_world_hint = false))]
     async fn describe_tools(&self, Parameters(params): Parameters<DescribeToolsParams>) -> CallToolResult {
-        let (mut text, unknown) = match self.runtime.bridge().describe_tools(params.names).await {
+        let (mut text, unknown) = match self.runtime.bridge().describe_tools(params.names, self.runtime.skill_infos()).await {
             Ok(described) => (described.declarations, described.unknown),
             Err(error) => return CallToolResult::error(vec![ContentBlock::text(error.to_string())]),
         };
         let nothing_found = text.is_empty();
         if !unknown.is_empty() {
-            let _ = write!(text, "\n// Not found: {}. Names are `server.tool` or `server`; try search_tools.", unknown.join(", "));
+            let _ = write!(text, "\n// Not found: {}. Names are `server.tool`, `server` or `skills/name`; try search_tools.", unknown.join(", "));
         }
         let content = vec![ContentBlock::text(text.trim_start().to_owned())];
         if nothing_found { CallToolResult::error(content) } else { CallToolResult::success(content) }
     }
+
+    /// Save a program that worked as a skill: the tool `skill_<name>` and the module
+    /// `skills/<name>`, running with only the `servers` given.
+    #[tool(name = "save_skill", title = "Save a program as a skill", annotations(read_only_hint = false, destructive_hint = false, open_world_hint = false))]
+    async fn save_skill(&self, Parameters(params): Parameters<SaveSkillParams>, peer: Peer<RoleServer>) -> CallToolResult {
+        let request = SaveRequest {
+            name: params.name,
+            code: params.code,
+            description: params.description,
+            input_schema: params.input_schema,
+            output_schema: params.output_schema,
+            servers: params.servers,
+            replace: params.replace.unwrap_or(false),
+        };
+        match self.runtime.save_skill(request).await {
+            Ok(skill) => {
+                notify_tools_changed(&peer).await;
+                skills::saved(&skill)
+            }
+            Err(error) => skills::refused(&error),
+        }
+    }
+
+    /// Delete a skill saved with save_skill.
+    #[tool(name = "delete_skill", title = "Delete a saved skill", annotations(read_only_hint = false, destructive_hint = true, open_world_hint = false))]
+    async fn delete_skill(&self, Parameters(params): Parameters<DeleteSkillParams>, peer: Peer<RoleServer>) -> CallToolResult {
+        match self.runtime.skills().delete(&params.name) {
+            Ok(()) => {
+                notify_tools_changed(&peer).await;
+                skills::deleted(&params.name)
+            }
+            Err(error) => skills::refused(&error),
+        }
+    }
 }
 
-#[tool_handler(router = self.tool_router)]
+/// Tells the client that `tools/list` changed (a skill was saved or deleted).
+async fn notify_tools_changed(peer: &Peer<RoleServer>) {
+    if let Err(error) = peer.notify_tool_list_changed().await {
+        tracing::debug!(%error, "cannot notify the client of the new tool list");
+    }
+}
+
+impl CodeRuntimeServer {
+    /// The host's own tools, then the exposed skills' tools.
+    fn all_tools(&self) -> Vec<Tool> {
+        let mut tools = self.tool_router.list_all();
+        tools.extend(skills::tools(&self.runtime.skills().current(), &self.runtime.config().runtime.skills.expose));
+        tools
+    }
+
+    async fn call_skill_tool(&self, request: &CallToolRequestParams, cancel: CancellationToken) -> Option<CallToolResult> {
+        let current = self.runtime.skills().current();
+        let skill = skills::called(&request.name, &current, &self.runtime.config().runtime.skills.expose)?;
+        let input = Value::Object(request.arguments.clone().unwrap_or_default());
+        let outcome = self.runtime.call_skill(SkillRequest { name: skill.name().to_owned(), input, cancel, observer: None }).await;
+        Some(skills::result(skill, &outcome))
+    }
+}
+
 impl ServerHandler for CodeRuntimeServer {
+    async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
+        if let Some(result) = self.call_skill_tool(&request, context.ct.clone()).await {
+            return Ok(result.into());
+        }
+        self.tool_router.call(ToolCallContext::new(self, request, context)).await
+    }
+
+    async fn list_tools(&self, _request: Option<PaginatedRequestParams>, _context: RequestContext<RoleServer>) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.all_tools()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.all_tools().into_iter().find(|tool| tool.name == name)
+    }
+
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_resources().build())
             .with_server_info(Implementation::new("mcp-code-runtime", env!("CARGO_PKG_VERSION")));
         info.instructions = Some(INSTRUCTIONS.into());
         info

@@ -88,6 +88,11 @@ pub(super) fn has_default_export(module: &Module) -> bool {
     module.body.iter().any(exports_default)
 }
 
+/// Whether the module exports something named `meta` (`export const meta`).
+pub(super) fn has_meta_export(module: &Module) -> bool {
+    module.body.iter().any(|item| meta_declarator(item).is_some())
+}
+
 /// A skill name: kebab-case (`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`), at most
 /// [`MAX_SKILL_NAME_CHARS`] characters.
 pub fn is_skill_name(name: &str) -> bool {

@@ -20,6 +20,9 @@
 //! thread of its own with a stack sized for [`MAX_NESTING`]. No input can
 //! overflow a stack of the host.
 //!
+//! A skill is a module instead ([`module_to_javascript`]): the same steps,
+//! with its `export`s kept and no wrapper, so its positions are its own.
+//!
 //! It owns no state and does no I/O.
 
 mod nesting;
@@ -64,28 +67,60 @@ const INLINE_NESTING: usize = 48;
 /// few KiB per level; only the pages a parse touches are ever resident.
 const DEEP_STACK_BYTES: usize = 64 << 20;
 
+/// What the source is: a program's body, or a skill's module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The body of an async function (`return` and top-level `await`).
+    Body,
+    /// An ES module with `export`s (a skill).
+    Module,
+}
+
 /// Turns a TypeScript program body into the JavaScript body the guest runs.
 /// A deep program is parsed on a thread of its own, which this call blocks on.
 pub fn to_javascript(source: &str) -> Result<String, SyntaxError> {
+    transpile_as(source, Shape::Body)
+}
+
+/// Turns a skill's TypeScript module into the JavaScript module the guest
+/// compiles: imports become awaited calls of the guest's import hook, types
+/// are erased, exports stay.
+pub fn module_to_javascript(source: &str) -> Result<String, SyntaxError> {
+    transpile_as(source, Shape::Module)
+}
+
+fn transpile_as(source: &str, shape: Shape) -> Result<String, SyntaxError> {
+    on_parser_stack(source, |source| transpile(source, shape))?
+}
+
+/// Runs `parse` (any recursive parse of `source`) where it cannot overflow
+/// a stack: refuses a source that nests past [`MAX_NESTING`], and runs a
+/// deep one on a thread with a stack sized for that, which this call blocks on.
+pub fn on_parser_stack<T: Send>(source: &str, parse: impl FnOnce(&str) -> T + Send) -> Result<T, SyntaxError> {
     let depth = nesting::estimate(source, MAX_NESTING).map_err(|too_deep| too_deep_error(source, too_deep))?;
     if depth <= INLINE_NESTING {
-        return transpile(source);
+        return Ok(parse(source));
     }
-    let source = source.to_owned();
-    let parser = std::thread::Builder::new()
-        .name("transpile-deep".into())
-        .stack_size(DEEP_STACK_BYTES)
-        .spawn(move || transpile(&source));
-    match parser.map(std::thread::JoinHandle::join) {
-        Ok(Ok(transpiled)) => transpiled,
+    let parsed = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("transpile-deep".into())
+            .stack_size(DEEP_STACK_BYTES)
+            .spawn_scoped(scope, || parse(source))
+            .map(|parser| parser.join())
+    });
+    match parsed {
+        Ok(Ok(parsed)) => Ok(parsed),
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
         Err(error) => Err(SyntaxError { message: format!("cannot start a thread to parse the program: {error}"), line: 1, column: 1 }),
     }
 }
 
-fn transpile(source: &str) -> Result<String, SyntaxError> {
-    let body = rewrite_imports(source);
-    GLOBALS.set(&Globals::new(), || strip_types(&body))
+fn transpile(source: &str, shape: Shape) -> Result<String, SyntaxError> {
+    let rewritten = rewrite_imports(source);
+    GLOBALS.set(&Globals::new(), || match shape {
+        Shape::Body => strip_types(&rewritten),
+        Shape::Module => strip_module_types(&rewritten),
+    })
 }
 
 fn too_deep_error(source: &str, too_deep: nesting::TooDeep) -> SyntaxError {
@@ -112,7 +147,18 @@ struct Edit {
     text: String,
 }
 
+/// A program body's static `import`s as awaited `import()` calls, line for
+/// line, so the body can become the body of a function (a saved skill).
+pub fn imports_as_dynamic(source: &str) -> String {
+    rewrite_imports_to(source, "import")
+}
+
 fn rewrite_imports(source: &str) -> String {
+    rewrite_imports_to(source, IMPORT_HOOK)
+}
+
+/// Rewrites every `import` form to a call of `hook`.
+fn rewrite_imports_to(source: &str, hook: &str) -> String {
     if !source.contains("import") {
         return source.to_owned();
     }
@@ -135,7 +181,7 @@ fn rewrite_imports(source: &str) -> String {
         .body
         .iter()
         .filter_map(|item| match item {
-            ModuleItem::ModuleDecl(ModuleDecl::Import(import)) => Some(static_import_edit(source, base, import)),
+            ModuleItem::ModuleDecl(ModuleDecl::Import(import)) => Some(static_import_edit(source, base, import, hook)),
             _ => None,
         })
         .collect();
@@ -144,7 +190,7 @@ fn rewrite_imports(source: &str) -> String {
     edits.extend(dynamic.0.into_iter().map(|span| Edit {
         start: offset(base, span.lo),
         end: offset(base, span.hi),
-        text: IMPORT_HOOK.to_owned(),
+        text: hook.to_owned(),
     }));
     apply(source, edits)
 }
@@ -168,16 +214,16 @@ fn apply(source: &str, mut edits: Vec<Edit>) -> String {
 
 /// `import ... from "spec"` as a statement awaiting the import hook, keeping
 /// the statement's line count.
-fn static_import_edit(source: &str, base: BytePos, import: &ImportDecl) -> Edit {
+fn static_import_edit(source: &str, base: BytePos, import: &ImportDecl, hook: &str) -> Edit {
     let (start, end) = (offset(base, import.span.lo), offset(base, import.span.hi));
     let newlines = source[start..end].matches('\n').count();
-    let statement = if import.type_only { String::new() } else { import_statement(import) };
+    let statement = if import.type_only { String::new() } else { import_statement(import, hook) };
     Edit { start, end, text: statement + &"\n".repeat(newlines) }
 }
 
-fn import_statement(import: &ImportDecl) -> String {
+fn import_statement(import: &ImportDecl, hook: &str) -> String {
     let specifier = serde_json::to_string(&*import.src.value.to_string_lossy()).unwrap_or_default();
-    let module = format!("await {IMPORT_HOOK}({specifier})");
+    let module = format!("await {hook}({specifier})");
     let mut namespace = None;
     let mut fields = Vec::new();
     for specifier in &import.specifiers {
@@ -225,15 +271,22 @@ impl Visit for DynamicImports {
 
 fn strip_types(body: &str) -> Result<String, SyntaxError> {
     let wrapped = format!("{WRAPPER_OPEN}{body}{WRAPPER_CLOSE}");
-    match run_fast_strip(&wrapped, Mode::StripOnly) {
+    match run_fast_strip(&wrapped, Mode::StripOnly, Shape::Body) {
         Ok(code) => Ok(unwrap_body(&code).to_owned()),
         Err(Failure::Unsupported) => {
             // The transformed function declaration is called from the body the
             // guest wraps, which passes the import hook down.
-            let code = run_fast_strip(&wrapped, Mode::Transform).map_err(Failure::into_syntax_error)?;
+            let code = run_fast_strip(&wrapped, Mode::Transform, Shape::Body).map_err(Failure::into_syntax_error)?;
             Ok(format!("{code}\nreturn await __mcr_main({IMPORT_HOOK});"))
         }
         Err(failure) => Err(failure.into_syntax_error()),
+    }
+}
+
+fn strip_module_types(module: &str) -> Result<String, SyntaxError> {
+    match run_fast_strip(module, Mode::StripOnly, Shape::Module) {
+        Err(Failure::Unsupported) => run_fast_strip(module, Mode::Transform, Shape::Module).map_err(Failure::into_syntax_error),
+        stripped => stripped.map_err(Failure::into_syntax_error),
     }
 }
 
@@ -260,13 +313,13 @@ impl Failure {
     }
 }
 
-fn run_fast_strip(wrapped: &str, mode: Mode) -> Result<String, Failure> {
+fn run_fast_strip(wrapped: &str, mode: Mode, shape: Shape) -> Result<String, Failure> {
     let map: Lrc<SourceMap> = Default::default();
     let diagnostics = Diagnostics::default();
     let handler = Handler::with_emitter(false, false, Box::new(diagnostics.clone()));
     let transform = matches!(mode, Mode::Transform).then(TransformConfig::default);
     let options = Options {
-        module: Some(false),
+        module: Some(shape == Shape::Module),
         filename: Some(conventions::PROGRAM_FILE.into()),
         mode,
         transform,
@@ -275,7 +328,7 @@ fn run_fast_strip(wrapped: &str, mode: Mode) -> Result<String, Failure> {
     match swc_ts_fast_strip::operate(&map, &handler, wrapped.to_owned(), options) {
         Ok(output) => Ok(output.code),
         Err(error) if matches!(error.code, ErrorCode::UnsupportedSyntax) => Err(Failure::Unsupported),
-        Err(error) => Err(Failure::Syntax(diagnostics.first_error(&map).unwrap_or(SyntaxError {
+        Err(error) => Err(Failure::Syntax(diagnostics.first_error(&map, shape).unwrap_or(SyntaxError {
             message: error.message,
             line: 1,
             column: 1,
@@ -295,11 +348,11 @@ impl Emitter for Diagnostics {
 }
 
 impl Diagnostics {
-    fn first_error(&self, map: &SourceMap) -> Option<SyntaxError> {
+    fn first_error(&self, map: &SourceMap, shape: Shape) -> Option<SyntaxError> {
         let diagnostics = self.0.lock().expect("diagnostics lock");
         let (message, span) = diagnostics.first()?;
         let (line, column) = match span {
-            Some(span) => source_position(map, span.lo),
+            Some(span) => source_position(map, span.lo, shape),
             None => (1, 1),
         };
         Some(SyntaxError { message: message.clone(), line, column })
@@ -307,12 +360,12 @@ impl Diagnostics {
 }
 
 /// The 1-based line and column in the submitted source of a position in the
-/// wrapped program.
-fn source_position(map: &SourceMap, position: BytePos) -> (u32, u32) {
+/// wrapped program (or in the module, which is not wrapped).
+fn source_position(map: &SourceMap, position: BytePos, shape: Shape) -> (u32, u32) {
     let location = map.lookup_char_pos(position);
     let line = location.line as u32;
     let mut column = location.col.0 as u32 + 1;
-    if line == 1 {
+    if line == 1 && shape == Shape::Body {
         column = column.saturating_sub(WRAPPER_OPEN.len() as u32).max(1);
     }
     (line, column)
@@ -427,6 +480,19 @@ mod tests {
         for source in sources {
             on_worker_stack(source).expect("a program within the limit transpiles");
         }
+    }
+
+    #[test]
+    fn a_module_keeps_its_exports_and_positions() {
+        let source = "import helper from \"skills/other\";\nexport const meta = { name: \"x\" } as const;\nexport default async function x(input: { n: number }): Promise<number> {\n  return helper(input) + 1;\n}";
+        let js = module_to_javascript(source).unwrap();
+        let lines: Vec<&str> = js.lines().collect();
+        assert_eq!(lines[0], "const { default: helper } = await __mcr_import(\"skills/other\");");
+        assert!(lines[1].starts_with("export const meta = { name: \"x\" }"), "{js}");
+        assert!(lines[2].starts_with("export default async function x(input"), "{js}");
+        assert!(!js.contains("number"), "{js}");
+        let error = module_to_javascript("export const a = 1;\nexport default = ;").unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
     }
 
     #[test]

@@ -15,7 +15,18 @@ const STEP: usize = 2;
 /// per tool that the runtime's module exports, in list order.
 pub(super) fn module(server: &str, tools: &[ToolInfo]) -> String {
     let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_str()).collect();
-    let exports = module_exports(&names);
+    write_module(&format!("mcp://{server}"), tools, &module_exports(&names))
+}
+
+/// The `declare module "skills/<name>"` block of a skill, described as a tool:
+/// its function is the module's default export and its camelCase name.
+pub(super) fn skill_module(name: &str, skill: &ToolInfo) -> String {
+    let exports = vec![vec!["default".to_owned(), super::camel_case(name)]];
+    write_module(&format!("{}{name}", conventions::SKILLS_DIR), std::slice::from_ref(skill), &exports)
+}
+
+/// A `declare module` block of `tools`, each exported under its `exports`.
+fn write_module(specifier: &str, tools: &[ToolInfo], exports: &[Vec<String>]) -> String {
     let bindings = exports
         .iter()
         .flatten()
@@ -27,15 +38,11 @@ pub(super) fn module(server: &str, tools: &[ToolInfo]) -> String {
     };
     let groups: Vec<String> = tools
         .iter()
-        .zip(&exports)
+        .zip(exports)
         .filter(|(_, names)| !names.is_empty())
         .map(|(tool, names)| module.tool(tool, names))
         .collect();
-    format!(
-        "declare module {} {{\n{}}}\n",
-        string_literal(&format!("mcp://{server}")),
-        groups.join("\n")
-    )
+    format!("declare module {} {{\n{}}}\n", string_literal(specifier), groups.join("\n"))
 }
 
 /// State shared by the tools of one module: type names and the named types

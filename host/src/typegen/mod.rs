@@ -101,6 +101,12 @@ pub fn tool_declaration(server: &str, tool: &ToolInfo) -> String {
     emit::module(server, std::slice::from_ref(tool))
 }
 
+/// The declarations of a skill, `declare module "skills/<name>"`, from its
+/// description and schemas in the shape of a tool named after the skill.
+pub fn skill_declaration(name: &str, skill: &ToolInfo) -> String {
+    emit::skill_module(name, skill)
+}
+
 /// The file of the sandbox's own API, beside the servers' files.
 pub const RUNTIME_FILE_NAME: &str = "runtime.d.ts";
 /// The file that references all the others (written by the `types` command).

@@ -2,6 +2,7 @@
 
 pub mod console;
 pub mod events;
+pub mod skills;
 pub mod tools;
 
 use super::bindings::mcp::code_runtime::types;

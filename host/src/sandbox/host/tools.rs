@@ -13,12 +13,18 @@ use crate::sandbox::state::HostState;
 /// A granted request, to be run as an operation.
 pub type ToolFuture = Pin<Box<dyn Future<Output = OperationResult> + Send>>;
 
-/// The downstream servers and tools one run may reach. Each method checks the
-/// run's capabilities and limits at once and either refuses with a
+/// The downstream servers, tools and skills one run may reach. Each method
+/// checks the run's capabilities and limits at once and either refuses with a
 /// [`Failure`] or returns the work to run.
 pub trait ToolAccess: Send + Sync {
-    /// The names of the servers visible to the run.
+    /// The servers the program sees as globals: every configured one, so that
+    /// a call of one outside the run's grant is refused by the host, by name.
     fn server_names(&self) -> Vec<String>;
+    /// The skills the program may import.
+    fn skill_names(&self) -> Vec<String>;
+    /// A call of skill `name`; `input` is a JSON object. The skill runs in a
+    /// sandbox of its own, under a grant no wider than this run's.
+    fn call_skill(&self, name: &str, input: &str) -> Result<ToolFuture, Failure>;
     /// A call of `tool` on `server`; `arguments` is a JSON object.
     fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure>;
     /// The servers visible to the run, as a JSON array.
@@ -33,7 +39,7 @@ pub trait ToolAccess: Send + Sync {
 
 impl HostState {
     /// Starts a granted request as an operation; a refusal goes back to the program.
-    fn start_granted(&mut self, granted: Result<ToolFuture, Failure>) -> wasmtime::Result<Result<u32, Failure>> {
+    pub(super) fn start_granted(&mut self, granted: Result<ToolFuture, Failure>) -> wasmtime::Result<Result<u32, Failure>> {
         match granted {
             Ok(work) => Ok(Ok(self.operations.start(work)?)),
             Err(refused) => Ok(Err(refused)),

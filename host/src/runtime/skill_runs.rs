@@ -1,0 +1,196 @@
+//! Running skills: their modules compiled once, and each call run in a
+//! sandbox of its own.
+//!
+//! A skill's module is compiled to QuickJS bytecode by the guest the first
+//! time it is needed (or by `skills build`) and kept in memory and in the
+//! cache folder, under a name made of the guest build, this host's version
+//! and the skill's source, so a new guest or an edited skill is compiled
+//! anew and a call parses and compiles nothing.
+//!
+//! A call gets the grant the caller's grant gives a skill (the servers it
+//! declares that its caller may see; see `RunGrant::for_skill`), the rest of
+//! its caller's time, its caller's fuel pool and cancellation, so what it
+//! spends counts against its caller. Skills called from skills nest at most
+//! [`MAX_SKILL_DEPTH`] deep.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::outcome::{ErrorKind, RunError, RunOutcome};
+use crate::sandbox::{CacheDir, Failure, FailureKind, FuelPool, GUEST_HASH, Sandbox};
+use crate::skills::{Skill, SkillError};
+
+/// How deeply skills may call skills.
+pub const MAX_SKILL_DEPTH: u32 = 8;
+const CHECKSUM_BYTES: usize = 8;
+
+/// The bytecode of skills' modules, by skill name.
+pub struct CompiledSkills {
+    cache: Option<CacheDir>,
+    /// The newest compiled version of each skill: (key, bytecode).
+    compiled: Mutex<HashMap<String, (u64, Arc<[u8]>)>>,
+}
+
+impl CompiledSkills {
+    /// Compiled skills cached in `cache_dir`, when it can be trusted (see
+    /// `sandbox::CacheDir`); otherwise in memory only.
+    pub fn new(cache_dir: &Path) -> Self {
+        let cache = CacheDir::open(cache_dir).ok();
+        CompiledSkills { cache, compiled: Mutex::default() }
+    }
+
+    /// The bytecode of `skill`'s module: from memory, from the cache folder,
+    /// or compiled by the guest now (and cached).
+    pub async fn bytecode(&self, sandbox: &Sandbox, skill: &Skill) -> Result<Arc<[u8]>, SkillError> {
+        let key = cache_key(skill);
+        if let Some((cached_key, bytecode)) = self.compiled.lock().expect("compiled skills lock").get(skill.name()) {
+            if *cached_key == key {
+                return Ok(Arc::clone(bytecode));
+            }
+        }
+        let file = format!("skill-{key:016x}.qjsbc");
+        let bytecode: Arc<[u8]> = match self.read(&file) {
+            Some(bytecode) => bytecode.into(),
+            None => {
+                let javascript = skill.javascript()?;
+                let compiled = sandbox
+                    .compile_module(&conventions::skill_file(skill.name()), &javascript)
+                    .await
+                    .map_err(|error| SkillError::Compile { file: skill.file.clone(), message: describe(&error) })?;
+                self.write(&file, &compiled);
+                compiled.into()
+            }
+        };
+        self.compiled.lock().expect("compiled skills lock").insert(skill.name().to_owned(), (key, Arc::clone(&bytecode)));
+        Ok(bytecode)
+    }
+
+    fn read(&self, file: &str) -> Option<Vec<u8>> {
+        let contents = self.cache.as_ref()?.read(file).ok()?;
+        let (checksum, bytecode) = contents.split_at_checked(CHECKSUM_BYTES)?;
+        (checksum == xxh3_64(bytecode).to_le_bytes()).then(|| bytecode.to_vec())
+    }
+
+    fn write(&self, file: &str, bytecode: &[u8]) {
+        let Some(cache) = &self.cache else { return };
+        let mut contents = xxh3_64(bytecode).to_le_bytes().to_vec();
+        contents.extend_from_slice(bytecode);
+        if let Err(error) = cache.write(file, &contents) {
+            tracing::warn!(%error, file, "cannot cache a compiled skill");
+        }
+    }
+}
+
+/// What keys a skill's bytecode: the guest build, this host (its transpiler)
+/// and the skill's name and source.
+fn cache_key(skill: &Skill) -> u64 {
+    let keyed = format!("{}\0{}\0{}\0{}", GUEST_HASH.trim(), env!("CARGO_PKG_VERSION"), skill.name(), skill.source);
+    xxh3_64(keyed.as_bytes())
+}
+
+/// A compile error with its position, as one line.
+fn describe(error: &RunError) -> String {
+    match (error.line, error.column) {
+        (Some(line), Some(column)) => format!("{} (line {line}, column {column})", error.message),
+        _ => error.message.clone(),
+    }
+}
+
+/// What a run passes on to the skills it calls: its deadline, cancellation
+/// and fuel pool, and how deep in skills it is.
+#[derive(Clone)]
+pub struct RunContext {
+    pub deadline: Instant,
+    pub cancel: CancellationToken,
+    pub fuel: Arc<FuelPool>,
+    /// 0 for a program or a skill called as a tool; 1 for a skill it calls...
+    pub depth: u32,
+}
+
+impl RunContext {
+    /// The context of a run of its own, which ends at `deadline`.
+    pub fn new(deadline: Instant, cancel: CancellationToken, fuel: u64) -> Self {
+        RunContext { deadline, cancel, fuel: FuelPool::new(fuel), depth: 0 }
+    }
+
+    /// What the run has left of its time (at least 1 ms, so that a skill
+    /// called at the deadline fails as a timeout).
+    pub fn time_left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))
+    }
+
+    /// The context of a skill this run calls, or `None` past [`MAX_SKILL_DEPTH`].
+    pub fn for_skill(&self) -> Option<RunContext> {
+        (self.depth < MAX_SKILL_DEPTH).then(|| RunContext {
+            deadline: self.deadline,
+            cancel: self.cancel.child_token(),
+            fuel: Arc::clone(&self.fuel),
+            depth: self.depth + 1,
+        })
+    }
+
+    /// Whether this is a skill called from a run (which holds a run's slot).
+    pub fn is_nested(&self) -> bool {
+        self.depth > 0
+    }
+}
+
+/// A finished skill call as the completion of the caller's operation: its
+/// result, or a failure that keeps the kind of what stopped it.
+pub fn completion(name: &str, outcome: RunOutcome) -> Result<String, Failure> {
+    match outcome.error {
+        None => Ok(serde_json::to_string(&outcome.result).unwrap_or_else(|_| "null".into())),
+        Some(error) => {
+            let position = match (error.line, error.column) {
+                (Some(line), Some(column)) => format!(" ({}:{line}:{column})", conventions::skill_file(name)),
+                _ => String::new(),
+            };
+            let message = format!("skill `{name}` failed: {}: {}{position}", error.kind.as_str(), error.message);
+            Err(Failure::new(failure_kind(error.kind), message, "", &format!("{}{name}", conventions::SKILLS_DIR)))
+        }
+    }
+}
+
+/// The failure kind a caller sees for a skill that failed with `kind`: the
+/// same kind where one exists, else a tool error (the skill, as a tool, failed).
+fn failure_kind(kind: ErrorKind) -> FailureKind {
+    match kind {
+        ErrorKind::CapabilityDenied => FailureKind::CapabilityDenied,
+        ErrorKind::Timeout | ErrorKind::ToolTimeout => FailureKind::Timeout,
+        ErrorKind::ToolLimit | ErrorKind::FuelExhausted => FailureKind::ToolLimit,
+        ErrorKind::NotFound => FailureKind::NotFound,
+        ErrorKind::InvalidArguments | ErrorKind::InvalidInput => FailureKind::InvalidArguments,
+        ErrorKind::TransportError => FailureKind::TransportError,
+        ErrorKind::SyntaxError
+        | ErrorKind::RuntimeError
+        | ErrorKind::MemoryLimit
+        | ErrorKind::OutputLimit
+        | ErrorKind::ToolError
+        | ErrorKind::Cancelled => FailureKind::ToolError,
+    }
+}
+
+/// Checks a skill's input against what every input must be: a JSON object
+/// with the properties its schema requires.
+pub fn check_input(skill: &Skill, input: &serde_json::Value) -> Result<(), RunError> {
+    let invalid = |message: String| Err(RunError::new(ErrorKind::InvalidArguments, message));
+    let Some(fields) = input.as_object() else {
+        return invalid(format!("the input of skill `{}` must be an object", skill.name()));
+    };
+    let required = skill.meta.input.get("required").and_then(serde_json::Value::as_array);
+    let missing: Vec<&str> = required
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .filter(|field| !fields.contains_key(*field))
+        .collect();
+    if !missing.is_empty() {
+        return invalid(format!("skill `{}` needs {} in its input", skill.name(), missing.join(", ")));
+    }
+    Ok(())
+}
