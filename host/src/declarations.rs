@@ -1,7 +1,7 @@
 //! `mcp-code-runtime types --out DIR`: the declaration files of every
-//! configured server, the sandbox API (`runtime.d.ts`), an index, and a ready
-//! `tsconfig.json`, so programs for the sandbox type-check in an editor or
-//! with `tsc -p DIR`.
+//! configured server, the sandbox API (`runtime.d.ts`), the skills' modules
+//! (`skills.d.ts`), an index, and a ready `tsconfig.json`, so programs for the
+//! sandbox type-check in an editor or with `tsc -p DIR`.
 //!
 //! The declarations themselves are `crate::typegen`'s; this module only
 //! writes the folder.
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::bridge::Bridge;
 use crate::config::Config;
+use crate::skills::{self, Library, SkillError, SkillFolders};
 use crate::typegen;
 
 /// The `tsconfig.json` written beside the declarations: the sandbox has
@@ -39,6 +40,8 @@ pub struct Written {
     pub files: Vec<PathBuf>,
     /// Servers whose tools could not be listed, with the reason.
     pub unavailable: Vec<(String, String)>,
+    /// Skills that could not be read (left out of `skills.d.ts`).
+    pub skill_problems: Vec<SkillError>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +57,12 @@ pub async fn write(config: &Config, out: &Path) -> Result<Written, WriteError> {
     let catalog = bridge.catalog().await;
     bridge.shutdown().await;
     std::fs::create_dir_all(out).map_err(|source| WriteError { path: out.to_path_buf(), source })?;
-    let mut files = vec![write_file(out, typegen::RUNTIME_FILE_NAME, typegen::RUNTIME_DECLARATIONS)?];
+    let folders = SkillFolders { directory: config.runtime.skills.directory.clone(), data_dir: config.runtime.data_dir.clone() };
+    let (library, skill_problems) = Library::load(folders);
+    let mut files = vec![
+        write_file(out, typegen::RUNTIME_FILE_NAME, typegen::RUNTIME_DECLARATIONS)?,
+        write_file(out, typegen::SKILLS_FILE_NAME, &skills::declarations_file(&library.current()))?,
+    ];
     let mut servers = Vec::new();
     for (server, tools) in catalog.servers() {
         files.push(write_file(out, &typegen::declaration_file_name(server), &typegen::server_declarations(server, tools))?);
@@ -62,7 +70,7 @@ pub async fn write(config: &Config, out: &Path) -> Result<Written, WriteError> {
     }
     files.push(write_file(out, typegen::INDEX_FILE_NAME, &typegen::index_declarations(&servers))?);
     files.push(write_file(out, TSCONFIG_FILE_NAME, TSCONFIG)?);
-    Ok(Written { files, unavailable: catalog.unavailable })
+    Ok(Written { files, unavailable: catalog.unavailable, skill_problems })
 }
 
 fn write_file(dir: &Path, name: &str, contents: &str) -> Result<PathBuf, WriteError> {

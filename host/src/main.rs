@@ -150,6 +150,9 @@ async fn write_types(config: &Config, out: &Path) -> Result<ExitCode> {
     for (server, reason) in &written.unavailable {
         tracing::error!(server = %server, %reason, "no declarations: the server's tools could not be listed");
     }
+    for problem in &written.skill_problems {
+        tracing::warn!("a skill is left out of skills.d.ts: {problem}");
+    }
     Ok(if written.unavailable.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

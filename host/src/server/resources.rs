@@ -1,5 +1,6 @@
 //! MCP resources: the TypeScript declarations a model (or its user) can read
-//! before writing code: one `.d.ts` per server, and the sandbox's own API.
+//! before writing code: one `.d.ts` per server, the sandbox's own API and
+//! the skills' modules; and the skill library's documentation.
 //!
 //! A resource's URI ends with the file name the `types` command writes
 //! (`typegen::declaration_file_name`), so every server has its own URI, apart
@@ -8,11 +9,14 @@
 use rmcp::ErrorData;
 use rmcp::model::{ReadResourceResult, Resource, ResourceContents};
 
-use crate::bridge::Bridge;
-use crate::typegen::{RUNTIME_DECLARATIONS, RUNTIME_FILE_NAME, declaration_file_name};
+use crate::runtime::Runtime;
+use crate::skills;
+use crate::typegen::{RUNTIME_DECLARATIONS, RUNTIME_FILE_NAME, SKILLS_FILE_NAME, declaration_file_name};
 
 const PREFIX: &str = "mcp-code-runtime://types/";
 const MIME_TYPE: &str = "application/typescript";
+/// The skill library as Markdown (`mcp-code-runtime skills docs`).
+const SKILL_DOCS_URI: &str = "mcp-code-runtime://skills/docs.md";
 
 fn uri(file: &str) -> String {
     format!("{PREFIX}{file}")
@@ -23,21 +27,34 @@ pub fn list(servers: &[String]) -> Vec<Resource> {
     let runtime = Resource::new(uri(RUNTIME_FILE_NAME), RUNTIME_FILE_NAME)
         .with_description("The sandbox API: mcp.call/servers/tools/search/describe, console, timers, McpError")
         .with_mime_type(MIME_TYPE);
+    let skills = Resource::new(uri(SKILLS_FILE_NAME), SKILLS_FILE_NAME)
+        .with_description("TypeScript declarations of the skills (import \"skills/<name>\")")
+        .with_mime_type(MIME_TYPE);
+    let docs = Resource::new(SKILL_DOCS_URI, "skills.md")
+        .with_description("The skill library: what each skill does, its servers, parameters and an example")
+        .with_mime_type("text/markdown");
     let servers = servers.iter().map(|server| {
         let file = declaration_file_name(server);
         Resource::new(uri(&file), file)
             .with_description(format!("TypeScript declarations of the tools of MCP server `{server}` (import \"mcp://{server}\")"))
             .with_mime_type(MIME_TYPE)
     });
-    std::iter::once(runtime).chain(servers).collect()
+    [runtime, skills, docs].into_iter().chain(servers).collect()
 }
 
-/// The declarations behind `uri`; reading a server's starts it if needed.
-pub async fn read(bridge: &Bridge, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+/// The text behind `uri`; reading a server's declarations starts it if needed.
+pub async fn read(runtime: &Runtime, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+    if uri == SKILL_DOCS_URI {
+        let docs = skills::markdown(&runtime.skills().current());
+        return Ok(ReadResourceResult::new(vec![ResourceContents::text(docs, uri).with_mime_type("text/markdown")]));
+    }
     let not_found = || ErrorData::resource_not_found(format!("no resource {uri}"), None);
     let file = uri.strip_prefix(PREFIX).ok_or_else(not_found)?;
+    let bridge = runtime.bridge();
     let text = if file == RUNTIME_FILE_NAME {
         RUNTIME_DECLARATIONS.to_owned()
+    } else if file == SKILLS_FILE_NAME {
+        skills::declarations_file(&runtime.skills().current())
     } else {
         let names = bridge.server_names();
         let server = server_of_file(&names, file).ok_or_else(not_found)?;
@@ -70,9 +87,10 @@ mod tests {
         let mut distinct = uris.clone();
         distinct.sort();
         distinct.dedup();
-        assert_eq!(distinct.len(), 4, "{uris:?}");
+        assert_eq!(distinct.len(), 6, "{uris:?}");
         assert_eq!(uris[0], "mcp-code-runtime://types/runtime.d.ts");
-        for (server, uri) in servers.iter().zip(&uris[1..]) {
+        assert_eq!(uris[1], "mcp-code-runtime://types/skills.d.ts");
+        for (server, uri) in servers.iter().zip(&uris[3..]) {
             assert_eq!(server_of_file(&servers, uri.strip_prefix(PREFIX).unwrap()), Some(server.as_str()), "{uri}");
         }
         assert_eq!(server_of_file(&servers, "runtime.d.ts"), None);

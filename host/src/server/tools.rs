@@ -198,7 +198,7 @@ impl ServerHandler for CodeRuntimeServer {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        resources::read(self.runtime.bridge(), &request.uri).await.map(Into::into)
+        resources::read(&self.runtime, &request.uri).await.map(Into::into)
     }
 }
 
