@@ -192,9 +192,12 @@ async fn run_doctor(json: bool, mut options: Options, tail: StderrTail) -> Resul
     {
         options.config = Some(locations.config_home.join("mcp-code-runtime/servers.json")).filter(|path| path.exists());
     }
+    let config = load_config(&options).map_err(|error| format!("{error:#}"));
+    let data_dir = options.data_dir.clone().or_else(|| config.as_ref().ok()?.runtime.data_dir.clone()).or(Config::default().runtime.data_dir);
     let request = doctor::Request {
         config_path: options.config.clone(),
-        config: load_config(&options).map_err(|error| format!("{error:#}")),
+        config,
+        data_dir,
         tail,
         guest_build: cli::GUEST_BUILD,
     };

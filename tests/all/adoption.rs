@@ -423,6 +423,10 @@ async fn initialize_tells_the_model_when_code_mode_pays_in_few_tokens() -> Resul
             let schema = tool.output_schema.clone().context("execute_code declares an outputSchema")?;
             assert_eq!(schema["type"], json!("object"));
             assert!(schema["properties"]["stats"].is_object() && schema["properties"]["error"].is_object(), "{schema:?}");
+        } else if tool.name == "save_skill" || tool.name == "delete_skill" {
+            assert_eq!((read_only, open_world), (Some(false), Some(false)), "{} writes only the data folder", tool.name);
+        } else if tool.name.starts_with("skill_") {
+            assert_eq!((read_only, open_world), (Some(false), Some(true)), "{} calls servers", tool.name);
         } else {
             assert_eq!((read_only, open_world), (Some(true), Some(false)), "{}", tool.name);
         }

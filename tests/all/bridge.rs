@@ -66,8 +66,13 @@ return {
         expect_result(&response),
         &json!({"listed": true, "compact": {"message": "a"}, "camel": "tester", "exact": "tester", "consoleKept": "function"})
     );
-    let scoped = host.execute_with(json!({"code": "return [typeof testServer, typeof console.log];", "mcpServers": ["console"]})).await?;
-    assert_eq!(expect_result(&scoped), &json!(["undefined", "function"]), "only granted servers are bound, and never over a global");
+    let scoped_code = "let denied; try { await testServer.echo({ message: 'a' }); } catch (e) { denied = e.kind; } return [denied, typeof console.log];";
+    let scoped = host.execute_with(json!({"code": scoped_code, "mcpServers": ["console"]})).await?;
+    assert_eq!(
+        expect_result(&scoped),
+        &json!(["capability_denied", "function"]),
+        "a server outside the grant is named, and refused by the host; no global is bound over another"
+    );
     Ok(())
 }
 

@@ -75,6 +75,8 @@ async fn declarations_are_resources() -> Result<()> {
         uris,
         [
             "mcp-code-runtime://types/runtime.d.ts",
+            "mcp-code-runtime://types/skills.d.ts",
+            "mcp-code-runtime://skills/docs.md",
             "mcp-code-runtime://types/everything.d.ts",
             "mcp-code-runtime://types/memory.d.ts",
             "mcp-code-runtime://types/filesystem.d.ts",
@@ -106,8 +108,10 @@ return { first: found[0].name, count: found.length, typed: declaration.includes(
         expect_result(&response),
         &json!({"first": "filesystem.list_directory", "count": 2, "typed": true, "missing": "McpNotFoundError"})
     );
-    let scoped = host.execute_with(json!({"code": "return (await mcp.search('read a file', {detail: 'name'})).map((t) => t.name.split('.')[0]);", "mcpServers": ["memory"]})).await?;
-    assert!(expect_result(&scoped).as_array().unwrap().iter().all(|server| server == "memory"), "search sees only granted servers: {scoped}");
+    let scoped_code = "return (await mcp.search('read a file', {detail: 'name', limit: 100})).map((t) => t.name).filter((n) => !n.startsWith('skills/')).map((n) => n.split('.')[0]);";
+    let scoped = host.execute_with(json!({"code": scoped_code, "mcpServers": ["memory"]})).await?;
+    let servers = expect_result(&scoped).as_array().context("names")?;
+    assert!(!servers.is_empty() && servers.iter().all(|server| server == "memory"), "search sees only granted servers (and skills): {scoped}");
     Ok(())
 }
 
@@ -157,12 +161,20 @@ async fn the_hosts_own_tool_list_stays_small() -> Result<()> {
     let files = tempfile::tempdir()?;
     let host = host_with_real_servers(files.path()).await?;
     let tools = host.client.list_all_tools().await?;
-    let mut names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
+    let (skills, core): (Vec<_>, Vec<_>) = tools.into_iter().partition(|tool| tool.name.starts_with("skill_"));
+    let mut names: Vec<&str> = core.iter().map(|tool| tool.name.as_ref()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["describe_tools", "execute_code", "list_mcp_servers", "search_tools"]);
-    let listing = serde_json::to_string(&json!({ "tools": tools }))?;
-    let tokens = tiktoken_rs::cl100k_base()?.encode_with_special_tokens(&listing).len();
-    println!("tools/list: {tokens} tokens ({} bytes)", listing.len());
-    assert!(tokens < 1500, "the host's tools/list is {tokens} tokens");
+    assert_eq!(names, ["delete_skill", "describe_tools", "execute_code", "list_mcp_servers", "save_skill", "search_tools"]);
+    let tokenizer = tiktoken_rs::cl100k_base()?;
+    let listing = serde_json::to_string(&json!({ "tools": core }))?;
+    let tokens = tokenizer.encode_with_special_tokens(&listing).len();
+    println!("tools/list without skills: {tokens} tokens ({} bytes)", listing.len());
+    assert!(tokens < 1500, "the host's own tools are {tokens} tokens");
+    assert!(!skills.is_empty(), "the built-in skills are tools");
+    for skill in &skills {
+        let tokens = tokenizer.encode_with_special_tokens(&serde_json::to_string(skill)?).len();
+        println!("{}: {tokens} tokens", skill.name);
+        assert!(tokens <= 300, "{} adds {tokens} tokens", skill.name);
+    }
     Ok(())
 }

@@ -22,13 +22,22 @@ fn the_python_sdk_client_works() -> Result<()> {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let seen: Value = serde_json::from_slice(&output.stdout)?;
     assert_eq!(seen["server"], json!("mcp-code-runtime"));
-    assert_eq!(seen["tools"], json!(["describe_tools", "execute_code", "list_mcp_servers", "search_tools"]));
+    assert_eq!(
+        seen["tools"],
+        json!([
+            "delete_skill", "describe_tools", "execute_code", "list_mcp_servers", "save_skill", "search_tools",
+            "skill_directory-summary", "skill_knowledge-graph-report"
+        ])
+    );
     assert_eq!(seen["ok"]["isError"], json!(false));
     assert_eq!(seen["ok"]["structured"]["result"], json!(6));
     assert_eq!(seen["ok"]["structured"]["logs"], json!([{"level": "info", "message": "sum"}]));
     assert!(seen["ok"]["text"].as_str().unwrap().starts_with("6\n"), "{seen}");
     assert_eq!(seen["failed"], json!({"isError": true, "kind": "runtime_error"}));
-    assert_eq!(seen["resources"], json!(["mcp-code-runtime://types/runtime.d.ts"]));
+    assert_eq!(
+        seen["resources"],
+        json!(["mcp-code-runtime://types/runtime.d.ts", "mcp-code-runtime://types/skills.d.ts", "mcp-code-runtime://skills/docs.md"])
+    );
     Ok(())
 }
 

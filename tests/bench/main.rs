@@ -65,6 +65,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use mcp_code_runtime::bridge::Bridge;
 use mcp_code_runtime::config::{Config, Limits};
+use mcp_code_runtime::runtime::skill_runs::RunContext;
 use mcp_code_runtime::runtime::GrantAccess;
 use mcp_code_runtime::sandbox::{PhaseTimings, Sandbox};
 use rmcp::RoleClient;
@@ -421,5 +422,7 @@ async fn time_runs(sandbox: &Sandbox, bridge: &Bridge, source: &str) -> Result<V
 /// One run with a fresh grant, as `execute_code` gives each run.
 async fn time_phases(sandbox: &Sandbox, bridge: &Bridge, source: &str) -> Result<PhaseTimings> {
     let grant = Arc::new(bridge.grant(bridge.capabilities()));
-    sandbox.time_phases(source, Arc::new(GrantAccess::new(grant))).await.map_err(anyhow::Error::msg)
+    let context = RunContext::new(Instant::now() + Duration::from_secs(30), Default::default(), u64::MAX);
+    let access = GrantAccess::new(grant, std::sync::Weak::new(), context);
+    sandbox.time_phases(source, Arc::new(access)).await.map_err(anyhow::Error::msg)
 }

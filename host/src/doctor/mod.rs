@@ -68,6 +68,8 @@ pub struct Request {
     /// The config file, when there is one, and what loading it gave.
     pub config_path: Option<PathBuf>,
     pub config: Result<Config, String>,
+    /// The data folder to check (the config's, or `--data-dir`).
+    pub data_dir: Option<PathBuf>,
     pub tail: StderrTail,
     /// The build of the guest this binary embeds (the cache's file names carry it).
     pub guest_build: &'static str,
@@ -95,7 +97,7 @@ pub async fn diagnose(request: Request) -> Report {
         }
     };
     checks.extend(servers(&config, &request.tail).await);
-    checks.push(data_dir(config.runtime.data_dir.as_deref()));
+    checks.push(data_dir(request.data_dir.as_deref()));
     let guest = guest(&config).await;
     checks.push(cache(&config.runtime.cache_dir, request.guest_build));
     checks.push(guest);

@@ -36,7 +36,7 @@ fn tool(skill: &Skill) -> Tool {
         meta.name
     );
     let mut tool = Tool::new(format!("{TOOL_PREFIX}{}", meta.name), description, Arc::new(meta.input.clone()));
-    tool.title = meta.title.clone();
+    tool.title = Some(meta.title.clone().unwrap_or_else(|| meta.name.clone()));
     tool.output_schema = meta.output.clone().map(Arc::new);
     tool.annotations = Some(ToolAnnotations::from_raw(None, Some(false), None, Some(false), Some(!meta.servers.is_empty())));
     tool

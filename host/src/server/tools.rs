@@ -149,6 +149,9 @@ impl CodeRuntimeServer {
     /// The host's own tools, then the exposed skills' tools.
     fn all_tools(&self) -> Vec<Tool> {
         let mut tools = self.tool_router.list_all();
+        for tool in &mut tools {
+            tool.input_schema = compact_input_schema(&tool.input_schema);
+        }
         tools.extend(skills::tools(&self.runtime.skills().current(), &self.runtime.config().runtime.skills.expose));
         tools
     }
@@ -215,19 +218,29 @@ pub fn run_result(outcome: &RunOutcome) -> CallToolResult {
 /// and the `$schema` (2020-12 is MCP's default), and with enums as `enum`
 /// lists, so the host's `tools/list` stays small.
 fn run_outcome_schema() -> Arc<JsonObject> {
-    let mut schema = Value::Object(rmcp::handler::server::common::schema_for_output::<RunOutcome>().as_ref().clone());
-    compact_schema(&mut schema);
+    compacted(rmcp::handler::server::common::schema_for_output::<RunOutcome>().as_ref(), &["$schema", "description", "format", "minimum"])
+}
+
+/// A tool's input schema without what says nothing to a model: the `$schema`
+/// (2020-12 is MCP's default) and Rust's number formats and bounds.
+fn compact_input_schema(schema: &JsonObject) -> Arc<JsonObject> {
+    compacted(schema, &["$schema", "format", "minimum"])
+}
+
+fn compacted(schema: &JsonObject, noise: &[&str]) -> Arc<JsonObject> {
+    let mut schema = Value::Object(schema.clone());
+    compact_schema(&mut schema, noise);
     match schema {
         Value::Object(schema) => Arc::new(schema),
         _ => unreachable!("a schema object stays an object"),
     }
 }
 
-fn compact_schema(schema: &mut Value) {
+fn compact_schema(schema: &mut Value, noise: &[&str]) {
     match schema {
         Value::Object(object) => {
-            for noise in ["$schema", "description", "format", "minimum"] {
-                object.remove(noise);
+            for noise in noise {
+                object.remove(*noise);
             }
             let constants = object.get("oneOf").and_then(Value::as_array).and_then(|variants| {
                 variants.iter().map(|variant| variant.get("const").cloned()).collect::<Option<Vec<_>>>()
@@ -237,9 +250,9 @@ fn compact_schema(schema: &mut Value) {
                 object.insert("type".into(), json!("string"));
                 object.insert("enum".into(), Value::Array(constants));
             }
-            object.values_mut().for_each(compact_schema);
+            object.values_mut().for_each(|value| compact_schema(value, noise));
         }
-        Value::Array(items) => items.iter_mut().for_each(compact_schema),
+        Value::Array(items) => items.iter_mut().for_each(|item| compact_schema(item, noise)),
         _ => {}
     }
 }
