@@ -13,6 +13,7 @@ setup:
 
 build: setup
 	$(CARGO) build --workspace --bins
+	$(BIN) skills build --builtin
 
 demo: build
 	MCP_CODE_RUNTIME_ROOT=$(CURDIR) $(BIN) run examples/quickstart.ts --config config/mcp-servers.json
@@ -22,6 +23,7 @@ test: build
 
 bench: setup
 	$(CARGO) build --release --workspace --bins
+	$(RELEASE_BIN) skills build --builtin
 	$(CARGO) run --release -p integration-tests --bin bench
 
 fuzz: build

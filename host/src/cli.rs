@@ -99,7 +99,11 @@ pub enum SkillsCommand {
     Docs,
     /// Check every skill and compile it into the cache; fails with the file,
     /// line and reason of each skill that does not compile.
-    Build,
+    Build {
+        /// Only the built-in skills (the build's own check, `make build`).
+        #[arg(long)]
+        builtin: bool,
+    },
 }
 
 #[derive(Debug, Args)]

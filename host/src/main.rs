@@ -211,7 +211,11 @@ async fn run_doctor(json: bool, mut options: Options, tail: StderrTail) -> Resul
 }
 
 /// `skills list|show|docs|build`.
-async fn run_skills(command: SkillsCommand, config: Config) -> Result<ExitCode> {
+async fn run_skills(command: SkillsCommand, mut config: Config) -> Result<ExitCode> {
+    if matches!(command, SkillsCommand::Build { builtin: true }) {
+        config.runtime.skills.directory = None;
+        config.runtime.data_dir = None;
+    }
     let folders = skills::SkillFolders { directory: config.runtime.skills.directory.clone(), data_dir: config.runtime.data_dir.clone() };
     let (library, problems) = skills::Library::load(folders);
     let set = library.current();
@@ -227,7 +231,7 @@ async fn run_skills(command: SkillsCommand, config: Config) -> Result<ExitCode> 
             println!("{}\n\n{}\n// {}\n{}", serde_json::to_string_pretty(&skill.meta)?, skill.declaration(), skill.file.display(), skill.source);
         }
         SkillsCommand::Docs => print!("{}", skills::markdown(&set)),
-        SkillsCommand::Build => {
+        SkillsCommand::Build { .. } => {
             let runtime = Runtime::start(Config { servers: Vec::new(), ..config });
             let failed: Vec<String> = problems.iter().chain(&runtime.compile_skills().await).map(ToString::to_string).collect();
             runtime.shutdown().await;
