@@ -175,22 +175,9 @@ fn failure_kind(kind: ErrorKind) -> FailureKind {
     }
 }
 
-/// Checks a skill's input against what every input must be: a JSON object
-/// with the properties its schema requires.
+/// Checks a skill's input against its input schema.
 pub fn check_input(skill: &Skill, input: &serde_json::Value) -> Result<(), RunError> {
-    let invalid = |message: String| Err(RunError::new(ErrorKind::InvalidArguments, message));
-    let Some(fields) = input.as_object() else {
-        return invalid(format!("the input of skill `{}` must be an object", skill.name()));
-    };
-    let required = skill.meta.input.get("required").and_then(serde_json::Value::as_array);
-    let missing: Vec<&str> = required
-        .into_iter()
-        .flatten()
-        .filter_map(serde_json::Value::as_str)
-        .filter(|field| !fields.contains_key(*field))
-        .collect();
-    if !missing.is_empty() {
-        return invalid(format!("skill `{}` needs {} in its input", skill.name(), missing.join(", ")));
-    }
-    Ok(())
+    skill.check_input(input).map_err(|problems| {
+        RunError::new(ErrorKind::InvalidArguments, format!("the input of skill `{}` does not match its schema:\n{problems}", skill.name()))
+    })
 }

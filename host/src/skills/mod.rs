@@ -32,6 +32,8 @@ pub use meta::{MetaError, SkillMeta, is_skill_name};
 
 /// The longest skill source accepted, in bytes.
 pub const MAX_SKILL_SOURCE_BYTES: usize = 256 << 10;
+/// Most problems of one input reported.
+const MAX_INPUT_PROBLEMS: usize = 10;
 /// The folder of saved skills inside the data folder.
 const SAVED_SKILLS_DIR: &str = "skills";
 
@@ -59,6 +61,8 @@ pub struct Skill {
     pub origin: Origin,
     /// The file it was read from (`skills/<name>.ts` for built-in skills).
     pub file: PathBuf,
+    /// `meta.input`, compiled.
+    input: Arc<jsonschema::Validator>,
 }
 
 impl Skill {
@@ -69,11 +73,31 @@ impl Skill {
         let meta = transpile::on_parser_stack(&source, |source| meta::read_meta(name, source))
             .map_err(|error| SkillError::Syntax { file: file.clone(), error })?
             .map_err(|error| SkillError::Meta { file: file.clone(), error })?;
-        Ok(Skill { meta, source, origin, file })
+        let schema_error = |field, error: jsonschema::ValidationError| SkillError::Schema { file: file.clone(), field, message: error.to_string() };
+        let input = jsonschema::validator_for(&Value::Object(meta.input.clone())).map_err(|error| schema_error("input", error))?;
+        if let Some(output) = &meta.output {
+            jsonschema::validator_for(&Value::Object(output.clone())).map_err(|error| schema_error("output", error))?;
+        }
+        Ok(Skill { meta, source, origin, file, input: Arc::new(input) })
     }
 
     pub fn name(&self) -> &str {
         &self.meta.name
+    }
+
+    /// Checks an input against `meta.input`: every way it fails, one per line,
+    /// with where in the input (a JSON pointer).
+    pub fn check_input(&self, input: &Value) -> Result<(), String> {
+        let problems: Vec<String> = self
+            .input
+            .iter_errors(input)
+            .take(MAX_INPUT_PROBLEMS)
+            .map(|error| {
+                let path = error.instance_path().to_string();
+                if path.is_empty() { error.to_string() } else { format!("{path}: {error}") }
+            })
+            .collect();
+        if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
     }
 
     /// The module the guest compiles.
@@ -113,6 +137,8 @@ pub enum SkillError {
     Syntax { file: PathBuf, error: SyntaxError },
     #[error("{}: {message}", .file.display())]
     Compile { file: PathBuf, message: String },
+    #[error("{}: meta.{field} is not a valid JSON Schema: {message}", .file.display())]
+    Schema { file: PathBuf, field: &'static str, message: String },
     #[error("the arguments and the code's meta disagree on `{field}`: {detail}")]
     Inconsistent { field: &'static str, detail: String },
     #[error("no MCP server is named {}; known servers: {}", quoted(.unknown), quoted(.known))]

@@ -133,3 +133,16 @@ fn a_folder_skill_that_does_not_read_is_reported_and_the_others_are_offered() {
     assert!(problems.iter().any(|problem| problem.to_string().contains("broken.ts") && problem.to_string().contains("(line ")));
     assert_eq!(library.current().len(), BUILT_IN.len());
 }
+
+#[test]
+fn inputs_are_checked_against_the_input_schema_and_schemas_must_be_valid() {
+    let report = built_in().find_map(|skill| skill.ok().filter(|skill| skill.name() == "knowledge-graph-report")).unwrap();
+    assert_eq!(report.check_input(&json!({})), Ok(()));
+    let problems = report.check_input(&json!({"top": "five", "query": 3})).unwrap_err();
+    assert!(problems.contains("/top") && problems.contains("/query"), "{problems}");
+    let data = tempfile::tempdir().unwrap();
+    let mut invalid = request("add-one", "return 1;");
+    invalid.input_schema = json!({"type": "object", "properties": {"n": {"type": "numeric"}}}).as_object().unwrap().clone();
+    let refused = library(data.path()).prepare(invalid, &known()).unwrap_err();
+    assert!(matches!(refused, SkillError::Schema { field: "input", .. }), "{refused}");
+}
