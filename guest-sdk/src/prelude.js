@@ -327,7 +327,11 @@
     if (input !== undefined && (input === null || typeof input !== "object" || Array.isArray(input))) {
       return Promise.reject(new TypeError(`the input of skill ${name} must be an object`));
     }
-    return startedOperation(host.callSkill(name, input === undefined ? "{}" : JSON.stringify(input)), site);
+    const started = host.callSkill(name, input === undefined ? "{}" : JSON.stringify(input));
+    return startedOperation(started, site).then((done) => {
+      for (const [level, message] of done.logs) host.emit(level, `[${SKILLS_DIR}${name}] ${message}`);
+      return done.value;
+    });
   }
 
   /** The module behind `import ... from "skills/<name>"`: the skill's

@@ -140,20 +140,30 @@ impl RunContext {
     }
 }
 
-/// A finished skill call as the completion of the caller's operation: its
-/// result, or a failure that keeps the kind of what stopped it.
+/// Most console lines of a failed skill quoted in its failure's message.
+const FAILURE_LOG_LINES: usize = 5;
+
+/// A finished skill call as the completion of the caller's operation:
+/// `{value, logs}` (the prelude writes the skill's console lines into the
+/// caller's console, where the caller's cap applies, and resolves with the
+/// value), or a failure that keeps the kind of what stopped it and quotes the
+/// skill's last console lines.
 pub fn completion(name: &str, outcome: RunOutcome) -> Result<String, Failure> {
-    match outcome.error {
-        None => Ok(serde_json::to_string(&outcome.result).unwrap_or_else(|_| "null".into())),
-        Some(error) => {
-            let position = match (error.line, error.column) {
-                (Some(line), Some(column)) => format!(" ({}:{line}:{column})", conventions::skill_file(name)),
-                _ => String::new(),
-            };
-            let message = format!("skill `{name}` failed: {}: {}{position}", error.kind.as_str(), error.message);
-            Err(Failure::new(failure_kind(error.kind), message, "", &format!("{}{name}", conventions::SKILLS_DIR)))
-        }
+    let logs: Vec<(u8, &str)> = outcome.logs.iter().map(|line| (line.level as u8, line.message.as_str())).collect();
+    let Some(error) = outcome.error else {
+        let done = serde_json::json!({ "value": outcome.result, "logs": logs });
+        return Ok(done.to_string());
+    };
+    let position = match (error.line, error.column) {
+        (Some(line), Some(column)) => format!(" ({}:{line}:{column})", conventions::skill_file(name)),
+        _ => String::new(),
+    };
+    let mut message = format!("skill `{name}` failed: {}: {}{position}", error.kind.as_str(), error.message);
+    if !logs.is_empty() {
+        let last: Vec<&str> = logs.iter().rev().take(FAILURE_LOG_LINES).rev().map(|(_, line)| *line).collect();
+        message.push_str(&format!("; its last console lines: {}", last.join(" | ")));
     }
+    Err(Failure::new(failure_kind(error.kind), message, "", &format!("{}{name}", conventions::SKILLS_DIR)))
 }
 
 /// The failure kind a caller sees for a skill that failed with `kind`: the
