@@ -55,6 +55,7 @@
 mod child;
 mod report;
 mod search_quality;
+mod skills;
 mod soak;
 
 use std::future::Future;
@@ -124,6 +125,12 @@ async fn main() -> Result<()> {
     }
     let paths = Paths::beside_current_exe()?;
     println!("mcp-code-runtime benchmark: {}", paths.host.display());
+    if std::env::args().nth(1).as_deref() == Some("skills") {
+        report.section("skills");
+        bounded("skills", SECTION_LIMIT, skills::measure(&paths, &mut report)).await?;
+        println!("{}", report.json_line());
+        return Ok(());
+    }
     if std::env::args().nth(1).as_deref() == Some("hardening") {
         // `bench hardening`: only the overshoot and soak figures
         hardening(&paths, &mut report).await?;
@@ -151,6 +158,9 @@ async fn main() -> Result<()> {
     bounded("memory", SECTION_LIMIT, memory(&paths, &mut report)).await?;
 
     hardening(&paths, &mut report).await?;
+
+    report.section("skills");
+    bounded("skills", SECTION_LIMIT, skills::measure(&paths, &mut report)).await?;
 
     report.section("in-process breakdown (library, median of 1,000 runs)");
     bounded("in-process breakdown", SECTION_LIMIT, phases(&paths, &mut report)).await?;
