@@ -37,7 +37,10 @@ The code is the body of an async function: top-level await; `return` sets the re
 `const fs = await import(\"mcp://filesystem\")` or `import * as fs from \"mcp://filesystem\"`, then \
 `await fs.readFile({path})` (exact or camelCase tool names), or \
 `await mcp.call(\"server\", \"tool\", args)`. Run independent calls with Promise.all. A failed call \
-throws McpError (.kind, .server, .tool); console output comes back in `logs`.";
+throws McpError (.kind, .server, .tool); console output comes back in `logs`.
+
+Skills are tested workflows: call a skill_<name> tool, or `import x from \"skills/<name>\"` in a \
+program. save_skill turns a program that worked into a skill.";
 
 /// What a client shows a model of this server before any call: its
 /// `tools/list` and its instructions, as JSON (what `doctor` counts).
