@@ -383,6 +383,12 @@ fn types_check_with_the_written_tsconfig_and_with_the_default_libs() -> Result<(
     assert!(types.join("tsconfig.json").is_file() && types.join("faults.d.ts").is_file());
     // A program as a model writes it, using the globals the DOM lib also declares.
     std::fs::write(types.join("program.ts"), r#"
+import { knowledgeGraphReport } from "skills/knowledge-graph-report";
+import summarize from "skills/directory-summary";
+const report = await knowledgeGraphReport({ top: 3 });
+const entities: number = report.entities + (await summarize({ path: "/tmp" })).files;
+// @ts-expect-error: skills.d.ts types a skill's input, so a wrong one does not check
+await knowledgeGraphReport({ top: "three" });
 const faults = await import("mcp://faults");
 const echoed = await faults.echo({ message: "hi" });
 const bytes: Uint8Array = new TextEncoder().encode(JSON.stringify(echoed));
@@ -390,6 +396,7 @@ const text: string = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
 const started: number = performance.now();
 const timer = setTimeout((label: string) => console.info(label, text, started), 10, "done");
 clearTimeout(timer);
+console.log(entities);
 try { await mcp.call("faults", "fail", {}); } catch (error) { if (error instanceof McpError) console.warn(error.kind); }
 "#)?;
     let es2022 = tsc(&types);
