@@ -4,7 +4,9 @@
 //! rejected as invalid params by rmcp.
 
 mod params;
+mod progress;
 mod resources;
+mod response;
 mod skills;
 mod tools;
 

@@ -15,10 +15,9 @@ use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData, RoleServer};
 use rmcp::{ServerHandler, tool, tool_router};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 use super::params::{DeleteSkillParams, DescribeToolsParams, ExecuteCodeParams, SaveSkillParams, SearchToolsParams};
-use super::{CodeRuntimeServer, INSTRUCTIONS, resources, skills};
+use super::{CodeRuntimeServer, INSTRUCTIONS, progress, resources, response, skills};
 use crate::bridge::{Found, ServerStatus, state_label};
 use crate::outcome::RunOutcome;
 use crate::runtime::{ExecuteRequest, Runtime, SkillRequest};
@@ -51,15 +50,15 @@ impl CodeRuntimeServer {
         output_schema = run_outcome_schema(),
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true)
     )]
-    async fn execute_code(&self, Parameters(params): Parameters<ExecuteCodeParams>, cancel: CancellationToken) -> CallToolResult {
+    async fn execute_code(&self, Parameters(params): Parameters<ExecuteCodeParams>, context: RequestContext<RoleServer>) -> CallToolResult {
         let request = ExecuteRequest {
             code: params.code,
             timeout: params.timeout.map(Duration::from_millis),
             servers: params.mcp_servers,
-            cancel,
-            observer: None,
+            cancel: context.ct.clone(),
+            observer: progress::observer(&context),
         };
-        run_result(&self.runtime.execute(request).await)
+        response::run_result(&self.runtime.execute(request).await)
     }
 
     /// List the configured MCP servers: state (running, or failed with the reason) and
@@ -156,18 +155,19 @@ impl CodeRuntimeServer {
         tools
     }
 
-    async fn call_skill_tool(&self, request: &CallToolRequestParams, cancel: CancellationToken) -> Option<CallToolResult> {
+    async fn call_skill_tool(&self, request: &CallToolRequestParams, context: &RequestContext<RoleServer>) -> Option<CallToolResult> {
         let current = self.runtime.skills().current();
         let skill = skills::called(&request.name, &current, &self.runtime.config().runtime.skills.expose)?;
         let input = Value::Object(request.arguments.clone().unwrap_or_default());
-        let outcome = self.runtime.call_skill(SkillRequest { name: skill.name().to_owned(), input, cancel, observer: None }).await;
+        let observer = progress::observer(context);
+        let outcome = self.runtime.call_skill(SkillRequest { name: skill.name().to_owned(), input, cancel: context.ct.clone(), observer }).await;
         Some(skills::result(skill, &outcome))
     }
 }
 
 impl ServerHandler for CodeRuntimeServer {
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
-        if let Some(result) = self.call_skill_tool(&request, context.ct.clone()).await {
+        if let Some(result) = self.call_skill_tool(&request, &context).await {
             return Ok(result.into());
         }
         self.tool_router.call(ToolCallContext::new(self, request, context)).await
@@ -203,14 +203,6 @@ impl ServerHandler for CodeRuntimeServer {
     ) -> Result<ReadResourceResponse, ErrorData> {
         resources::read(&self.runtime, &request.uri).await.map(Into::into)
     }
-}
-
-/// A run as a tool result: structured content plus its text rendering.
-pub fn run_result(outcome: &RunOutcome) -> CallToolResult {
-    let content = vec![ContentBlock::text(outcome.to_text())];
-    let mut result = if outcome.ok { CallToolResult::success(content) } else { CallToolResult::error(content) };
-    result.structured_content = serde_json::to_value(outcome).ok();
-    result
 }
 
 /// `execute_code`'s outputSchema: [`RunOutcome`]'s derived schema without
