@@ -12,4 +12,5 @@ mod interop;
 mod sandbox;
 mod search_quality;
 mod seed;
+mod skills;
 mod util;
