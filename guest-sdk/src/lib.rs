@@ -232,7 +232,7 @@ fn script_error(error: &Object<'_>) -> ScriptError {
 }
 
 /// Every WIT failure kind, by discriminant (the order of `wit/world.wit`).
-const FAILURE_KINDS: [FailureKind; 7] = [
+const FAILURE_KINDS: [FailureKind; 8] = [
     FailureKind::ToolError,
     FailureKind::TransportError,
     FailureKind::Timeout,
@@ -240,6 +240,7 @@ const FAILURE_KINDS: [FailureKind; 7] = [
     FailureKind::ToolLimit,
     FailureKind::NotFound,
     FailureKind::InvalidArguments,
+    FailureKind::ApprovalDenied,
 ];
 
 /// The failure kind the prelude recorded, by discriminant, for an error the

@@ -59,6 +59,7 @@ pub const FAILURE_KINDS: &[FailureKindInfo] = &[
     info("tool-limit", "tool_limit", "tool_limit", "ToolLimitError"),
     info("not-found", "not_found", "not_found", "McpNotFoundError"),
     info("invalid-arguments", "invalid_arguments", "invalid_arguments", "McpArgumentsError"),
+    info("approval-denied", "approval_denied", "approval_denied", "ApprovalDeniedError"),
 ];
 
 /// The entry of the failure kind whose WIT discriminant is `index`.
