@@ -154,7 +154,8 @@ type McpErrorKind =
   | "capability_denied"
   | "tool_limit"
   | "not_found"
-  | "invalid_arguments";
+  | "invalid_arguments"
+  | "approval_denied";
 
 /**
  * The error a tool call (or another host operation) rejects with. Its `name`
