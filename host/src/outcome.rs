@@ -1,14 +1,17 @@
 //! What one run of a program produced: the value, the console, the error and
 //! the resources used. This is the `structuredContent` of an `execute_code`
 //! response, and [`RunOutcome::to_text`] is its compact `content` rendering.
+//! The response carries the stats of a [`StatsLevel`] (lean by default) and,
+//! when the result was cut to the token budget, what was cut ([`Truncated`]).
 //!
-//! It owns the response format only; nothing here runs code.
+//! It owns the response format only; nothing here runs code, counts tokens or
+//! keeps results.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// How deeply a run's result may nest arrays and objects. JSON parsers and
@@ -54,7 +57,38 @@ pub struct RunOutcome {
     pub logs: Vec<LogLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
+    /// Present when the result was over the token budget: `result` is then
+    /// `null` and this says what it was and where to read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncated>,
     pub stats: RunStats,
+}
+
+/// A result cut to the token budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Truncated {
+    /// The head and the tail of the result's JSON text.
+    pub preview: String,
+    /// The size of the whole result's JSON text.
+    pub bytes: u64,
+    /// Its cl100k tokens (estimated past the budget).
+    pub tokens: u64,
+    /// The resource holding the whole result; absent when it was too large to keep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// How to read the rest, in words.
+    pub hint: String,
+}
+
+/// How much of [`RunStats`] a response carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatsLevel {
+    /// The duration and the number of tool calls.
+    #[default]
+    Lean,
+    /// Everything: fuel, memory and tool use by server too.
+    Full,
 }
 
 /// One console line, in the order the program wrote it.
@@ -125,6 +159,9 @@ pub enum ErrorKind {
     InvalidArguments,
     /// The client cancelled the run.
     Cancelled,
+    /// A tool call needed a human's approval, which was not given, and the
+    /// program did not catch that.
+    ApprovalDenied,
 }
 
 impl ErrorKind {
@@ -145,11 +182,12 @@ impl ErrorKind {
             ErrorKind::TransportError => "transport_error",
             ErrorKind::InvalidArguments => "invalid_arguments",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::ApprovalDenied => "approval_denied",
         }
     }
 
     /// Every kind, in the order they were introduced.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::SyntaxError,
         ErrorKind::RuntimeError,
         ErrorKind::Timeout,
@@ -165,6 +203,7 @@ impl ErrorKind {
         ErrorKind::TransportError,
         ErrorKind::InvalidArguments,
         ErrorKind::Cancelled,
+        ErrorKind::ApprovalDenied,
     ];
 
     /// The kind named `name` (`capability_denied`).
@@ -173,19 +212,29 @@ impl ErrorKind {
     }
 }
 
-/// Resources one run used.
+/// Resources one run used. A response carries them at a [`StatsLevel`]
+/// ([`RunStats::at_level`]): lean stats leave fuel, memory and the tool use
+/// by server out (zero or empty fields are not serialized).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunStats {
     /// Wall-clock time of the run, including time spent waiting on tools.
     pub duration_ms: f64,
+    /// Tool calls over all servers, as responses report them; absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub calls: u32,
     /// Fuel consumed (roughly, WebAssembly instructions executed).
+    #[serde(skip_serializing_if = "is_zero")]
     pub fuel_used: u64,
     /// The largest linear memory the run had, in bytes.
+    #[serde(skip_serializing_if = "is_zero")]
     pub memory_peak_bytes: u64,
     /// Tool use by server; absent when the run called no tools.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tool_calls: BTreeMap<String, ServerUsage>,
+    /// The approval decisions of the run; absent when nothing was asked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<crate::policy::ApprovalRecord>,
 }
 
 /// Tool use of one server during one run.
@@ -214,13 +263,33 @@ impl RunError {
     }
 }
 
+fn is_zero<N: Default + PartialEq>(number: &N) -> bool {
+    *number == N::default()
+}
+
+impl RunStats {
+    /// The stats a response of `level` carries: the duration (to 0.1 ms) and
+    /// the number of tool calls, and for [`StatsLevel::Full`] the rest.
+    pub fn at_level(&self, level: StatsLevel) -> RunStats {
+        let shown = RunStats {
+            duration_ms: (self.duration_ms * 10.0).round() / 10.0,
+            calls: self.tool_calls.values().map(|usage| usage.calls).sum(),
+            ..RunStats::default()
+        };
+        match level {
+            StatsLevel::Lean => shown,
+            StatsLevel::Full => RunStats { duration_ms: shown.duration_ms, calls: shown.calls, ..self.clone() },
+        }
+    }
+}
+
 impl RunOutcome {
     pub fn success(result: Value, logs: Vec<LogLine>, stats: RunStats) -> Self {
-        RunOutcome { ok: true, result, logs, error: None, stats }
+        RunOutcome { ok: true, result, logs, error: None, truncated: None, stats }
     }
 
     pub fn failure(error: RunError, logs: Vec<LogLine>, stats: RunStats) -> Self {
-        RunOutcome { ok: false, result: Value::Null, logs, error: Some(error), stats }
+        RunOutcome { ok: false, result: Value::Null, logs, error: Some(error), truncated: None, stats }
     }
 
     /// A failure before anything ran.
@@ -228,29 +297,50 @@ impl RunOutcome {
         Self::failure(error, Vec::new(), RunStats::default())
     }
 
-    /// The compact text a model reads: the result (or error), then the console,
-    /// then one line of stats.
+    /// The compact text a model reads: the result (or error, or the preview
+    /// of a cut result), then the console, then what was cut and how to read
+    /// it, then one line of the stats the outcome carries.
     pub fn to_text(&self) -> String {
         let mut text = String::new();
-        match &self.error {
-            None => text.push_str(&self.result.to_string()),
-            Some(error) => write_error(&mut text, error),
+        match (&self.error, &self.truncated) {
+            (Some(error), _) => write_error(&mut text, error),
+            (None, Some(truncated)) => text.push_str(&truncated.preview),
+            (None, None) => text.push_str(&self.result.to_string()),
         }
         if !self.logs.is_empty() {
             text.push_str("\n--- console ---");
             for line in &self.logs {
-                let _ = write!(text, "\n[{}] {}", level_name(line.level), line.message);
+                let _ = write!(text, "\n{line}");
             }
         }
-        let stats = &self.stats;
-        let _ = write!(
-            text,
-            "\n--- {:.1} ms, fuel {}, memory {:.1} MiB",
-            stats.duration_ms,
-            stats.fuel_used,
-            stats.memory_peak_bytes as f64 / (1024.0 * 1024.0)
-        );
+        if let Some(truncated) = &self.truncated {
+            let _ = write!(text, "\n--- result cut: {}", truncated.hint);
+        }
+        write_stats(&mut text, &self.stats);
         text
+    }
+}
+
+/// `--- 12.3 ms, 2 tool calls, fuel 1234, memory 1.1 MiB`, leaving out what
+/// the stats leave out.
+fn write_stats(text: &mut String, stats: &RunStats) {
+    let _ = write!(text, "\n--- {:.1} ms", stats.duration_ms);
+    match stats.calls {
+        0 => {}
+        1 => text.push_str(", 1 tool call"),
+        calls => {
+            let _ = write!(text, ", {calls} tool calls");
+        }
+    }
+    if stats.fuel_used > 0 {
+        let _ = write!(text, ", fuel {}, memory {:.1} MiB", stats.fuel_used, stats.memory_peak_bytes as f64 / (1024.0 * 1024.0));
+    }
+}
+
+/// `[warn] careful`: a console line as text shows it.
+impl std::fmt::Display for LogLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}] {}", level_name(self.level), self.message)
     }
 }
 
@@ -311,6 +401,39 @@ mod tests {
         assert_eq!(json_depth(r#"{"a": [1, {"b": "[[[{{"}]}"#), 3);
         assert_eq!(json_depth(r#"["\\\"[", []]"#), 2);
         assert_eq!(json_depth(&format!("{}{}", "[".repeat(5000), "]".repeat(5000))), 5000);
+    }
+
+    #[test]
+    fn lean_stats_keep_the_duration_and_the_call_count_and_full_stats_keep_everything() {
+        let mut stats = RunStats { duration_ms: 12.345, fuel_used: 10, memory_peak_bytes: 3 << 19, ..Default::default() };
+        stats.tool_calls.insert("a".into(), ServerUsage { calls: 2, failed: 1, ..Default::default() });
+        stats.tool_calls.insert("b".into(), ServerUsage { calls: 1, ..Default::default() });
+        let lean = stats.at_level(StatsLevel::Lean);
+        assert_eq!(serde_json::to_value(&lean).unwrap(), json!({"durationMs": 12.3, "calls": 3}));
+        let full = stats.at_level(StatsLevel::Full);
+        let full_json = serde_json::to_value(&full).unwrap();
+        assert_eq!((&full_json["calls"], &full_json["fuelUsed"], &full_json["memoryPeakBytes"]), (&json!(3), &json!(10), &json!(3 << 19)));
+        assert_eq!(full_json["toolCalls"]["a"], json!({"calls": 2, "failed": 1, "latencyMs": 0.0, "bytesOut": 0, "bytesIn": 0}));
+        assert_eq!(RunOutcome::success(json!(1), Vec::new(), lean).to_text(), "1\n--- 12.3 ms, 3 tool calls");
+        assert_eq!(RunOutcome::success(json!(1), Vec::new(), full).to_text(), "1\n--- 12.3 ms, 3 tool calls, fuel 10, memory 1.5 MiB");
+        let none = RunStats { duration_ms: 1.0, ..Default::default() }.at_level(StatsLevel::Lean);
+        assert_eq!(serde_json::to_value(&none).unwrap(), json!({"durationMs": 1.0}), "no calls, no `calls`");
+    }
+
+    #[test]
+    fn a_cut_result_shows_its_preview_and_how_to_read_the_rest() {
+        let mut outcome = RunOutcome::success(Value::Null, vec![LogLine { level: LogLevel::Log, message: "hi".into() }], RunStats::default());
+        outcome.truncated = Some(Truncated {
+            preview: "[1,2 … 9]".into(),
+            bytes: 100,
+            tokens: 40,
+            uri: Some("mcp-code-runtime://results/x".into()),
+            hint: "read it".into(),
+        });
+        assert_eq!(outcome.to_text(), "[1,2 … 9]\n--- console ---\n[log] hi\n--- result cut: read it\n--- 0.0 ms");
+        let value = serde_json::to_value(&outcome).unwrap();
+        assert_eq!(value["result"], Value::Null);
+        assert_eq!(value["truncated"]["uri"], json!("mcp-code-runtime://results/x"));
     }
 
     #[test]

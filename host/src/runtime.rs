@@ -7,14 +7,18 @@
 //! Each run gets its capabilities from the bridge, narrowed to the servers
 //! the request names, and a grant the sandbox reaches through [`access`]
 //! (the one place bridge errors become the sandbox's WIT failures). The grant
-//! is revoked when the run ends.
+//! is revoked when the run ends, and its warnings about results that drift
+//! from their tools' output schemas end the run's logs.
 //!
 //! Skills run here too ([`skill_runs`]): called as tools, each with the grant
 //! of the servers it declares; called from a run, with what its caller's
 //! grant gives it. The runtime holds the skill [`Library`] and saves and
 //! deletes skills, compiling a new one before it is offered.
+//!
+//! It also keeps what responses cut to the token budget ([`results`]).
 
 mod access;
+pub mod results;
 pub mod skill_runs;
 
 use std::path::PathBuf;
@@ -26,7 +30,8 @@ use tokio::sync::OnceCell;
 
 use crate::bridge::{Bridge, RunGrant, ServerStatus};
 use crate::config::Config;
-use crate::outcome::{ErrorKind, RunError, RunOutcome};
+use crate::outcome::{ErrorKind, LogLevel, LogLine, RunError, RunOutcome};
+use crate::policy::Approver;
 use crate::sandbox::{Job, Program, RunObserver, Sandbox};
 use crate::skills::{Library, SaveRequest, Skill, SkillError, SkillFolders};
 use access::RevokeOnDrop;
@@ -45,6 +50,9 @@ pub struct ExecuteRequest {
     pub cancel: tokio_util::sync::CancellationToken,
     /// Told of console lines and tool calls as the run goes.
     pub observer: Option<Arc<dyn RunObserver>>,
+    /// Asks a human about the calls the policy wants approved; without one
+    /// they are denied.
+    pub approver: Option<Arc<dyn Approver>>,
 }
 
 /// One call of a skill as a tool.
@@ -54,6 +62,7 @@ pub struct SkillRequest {
     pub input: Value,
     pub cancel: tokio_util::sync::CancellationToken,
     pub observer: Option<Arc<dyn RunObserver>>,
+    pub approver: Option<Arc<dyn Approver>>,
 }
 
 pub struct Runtime {
@@ -62,6 +71,8 @@ pub struct Runtime {
     sandbox: OnceCell<Result<Sandbox, String>>,
     skills: Library,
     compiled: CompiledSkills,
+    /// Results and consoles that responses cut, kept for reading.
+    results: results::ResultStore,
     /// Itself, for the skill calls of its runs (which must not keep it alive).
     this: Weak<Runtime>,
 }
@@ -78,6 +89,7 @@ impl Runtime {
         let runtime = Arc::new_cyclic(|this| Runtime {
             bridge: Bridge::new(&config),
             compiled: CompiledSkills::new(&config.runtime.cache_dir),
+            results: results::ResultStore::new(config.runtime.result_store),
             config,
             sandbox: OnceCell::new(),
             skills,
@@ -126,6 +138,10 @@ impl Runtime {
         &self.bridge
     }
 
+    pub fn results(&self) -> &results::ResultStore {
+        &self.results
+    }
+
     /// Waits until the sandbox is ready (or has failed to start).
     pub async fn sandbox(&self) -> Result<&Sandbox, &str> {
         let cache_dir: PathBuf = self.config.runtime.cache_dir.clone();
@@ -146,7 +162,7 @@ impl Runtime {
                 Err(unknown) => return RunOutcome::rejected(RunError::new(ErrorKind::InvalidInput, unknown.to_string())),
             };
         }
-        let grant = Arc::new(self.bridge.grant(capabilities));
+        let grant = Arc::new(self.bridge.grant(capabilities).with_approver(request.approver));
         let sandbox = match self.ready_sandbox().await {
             Ok(sandbox) => sandbox,
             Err(error) => return RunOutcome::rejected(error),
@@ -155,7 +171,7 @@ impl Runtime {
             Ok(timeout) => timeout,
             Err(error) => return RunOutcome::rejected(error),
         };
-        let context = RunContext::new(Instant::now() + timeout, request.cancel, self.config.runtime.limits.fuel);
+        let context = RunContext::new(Instant::now() + timeout, grant.paused(), request.cancel, self.config.runtime.limits.fuel);
         self.run_granted(sandbox, Program::Source(request.code), grant, context, request.observer).await
     }
 
@@ -165,9 +181,10 @@ impl Runtime {
         let Some(skill) = self.skills.current().get(&request.name).cloned() else {
             return RunOutcome::rejected(RunError::new(ErrorKind::NotFound, format!("no skill is named `{}`", request.name)));
         };
-        let grant = Arc::new(self.bridge.grant(self.bridge.capabilities().for_skill(&skill.meta.servers)));
+        let capabilities = self.bridge.capabilities().for_skill(&skill.meta.servers);
+        let grant = Arc::new(self.bridge.grant(capabilities).with_approver(request.approver));
         let limits = &self.config.runtime.limits;
-        let context = RunContext::new(Instant::now() + limits.default_timeout, request.cancel, limits.fuel);
+        let context = RunContext::new(Instant::now() + limits.default_timeout, grant.paused(), request.cancel, limits.fuel);
         self.run_skill(&skill, request.input, grant, context, request.observer).await
     }
 
@@ -212,20 +229,24 @@ impl Runtime {
             observer,
             fuel: Arc::clone(&context.fuel),
             nested: context.is_nested(),
+            paused: Arc::clone(&context.paused),
             tools: Arc::new(GrantAccess::new(Arc::clone(&grant), self.this.clone(), context)),
         };
         let mut outcome = sandbox.run(job).await;
         outcome.stats.tool_calls = grant.usage();
+        let drift = grant.take_drift_warnings().into_iter().map(|message| LogLine { level: LogLevel::Warn, message });
+        outcome.logs.extend(drift);
+        outcome.stats.approvals = grant.approvals();
         outcome
     }
 
     /// Checks and saves a skill, compiles it, and offers it at once.
     pub async fn save_skill(&self, request: SaveRequest) -> Result<Arc<Skill>, SkillError> {
-        let skill = self.skills.prepare(request, &self.bridge.server_names())?;
+        let prepared = self.skills.prepare(request, &self.bridge.server_names())?;
         if let Ok(sandbox) = self.sandbox().await {
-            self.compiled.bytecode(sandbox, &skill).await?;
+            self.compiled.bytecode(sandbox, &prepared.skill).await.map_err(|error| prepared.locate(error))?;
         }
-        self.skills.commit(skill)
+        self.skills.commit(prepared)
     }
 
     async fn ready_sandbox(&self) -> Result<&Sandbox, RunError> {

@@ -712,3 +712,47 @@ async fn core_tools_and_each_skill_tool_stay_within_their_token_budgets() -> Res
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_syntax_error_on_the_first_line_of_a_program_body_has_the_codes_column() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let host = start_host(Value::Null, Value::Null, Some(data.path())).await?;
+    let code = "return 1 +;";
+    let result = host.call("save_skill", body("first-line", code)).await?;
+    let error = refusal(&result, "syntax_error");
+    assert_eq!(error["line"], json!(1), "{error}");
+    assert_eq!(error["column"], json!(11), "the column of `;` in the code given, not in the file it becomes: {error}");
+    Ok(())
+}
+
+/// A save_skill argument set for a program body `code`.
+fn body(name: &str, code: &str) -> Value {
+    json!({"name": name, "code": code, "description": "x", "inputSchema": {"type": "object"}, "servers": []})
+}
+
+#[tokio::test]
+async fn an_error_only_the_compiler_finds_has_its_line() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let host = start_host(Value::Null, Value::Null, Some(data.path())).await?;
+    let result = host.call("save_skill", body("redeclared", "let a = 1;\nlet a = 2;\nreturn a;")).await?;
+    let error = refusal(&result, "syntax_error");
+    assert_eq!(error["line"], json!(2), "the line of the second `let a`: {error}");
+    Ok(())
+}
+
+/// A skill that throws on line 11 of its file.
+const THROWS: &str = "export const meta = {\n  name: \"throws\",\n  description: \"Throws.\",\n  servers: [],\n  input: { type: \"object\" },\n  examples: [\"await throws({})\"],\n} as const;\n\nexport default async function throws(): Promise<never> {\n  const x = 1;\n  throw new Error(\"boom \" + x);\n}\n";
+
+#[tokio::test]
+async fn a_failing_skill_reports_its_file_and_line() -> Result<()> {
+    let folder = tempfile::tempdir()?;
+    std::fs::write(folder.path().join("throws.ts"), THROWS)?;
+    let host = start_host(Value::Null, json!({ "skills": { "directory": folder.path() } }), None).await?;
+    let imported = host.execute("import throws from 'skills/throws';\nawait throws({});").await?;
+    let message = imported["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("skills/throws.ts:11:"), "the caller learns where the skill failed: {imported:#}");
+    let as_tool = host.call("skill_throws", json!({})).await?;
+    let text: String = as_tool.content.iter().filter_map(|block| block.as_text()).map(|text| text.text.clone()).collect();
+    assert!(text.contains("skills/throws.ts:11:"), "the tool's error names the line (passes today, through the stack): {text}");
+    Ok(())
+}

@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::process::Command;
@@ -70,9 +70,10 @@ fn write_temp(contents: &str) -> PathBuf {
     path
 }
 
-/// A running host and the MCP client connected to it.
-pub struct Host {
-    pub client: RunningService<RoleClient, ()>,
+/// A running host and the MCP client connected to it; `H` answers the host's
+/// requests and notifications (elicitation, progress...), `()` ignores them.
+pub struct Host<H: ClientHandler = ()> {
+    pub client: RunningService<RoleClient, H>,
     pub pid: u32,
     /// The host's config file and HOME; removed when the host is dropped.
     _home: TempDir,
@@ -100,6 +101,13 @@ impl Host {
     }
 
     pub async fn start_with(options: HostOptions) -> Result<Host> {
+        Host::start_with_client(options, ()).await
+    }
+}
+
+impl<H: ClientHandler> Host<H> {
+    /// A host whose client is `handler`.
+    pub async fn start_with_client(options: HostOptions, handler: H) -> Result<Host<H>> {
         let dir = tempfile::tempdir()?;
         let config_path = dir.path().join("mcp.json");
         let servers = if options.servers.is_null() { json!({}) } else { options.servers };
@@ -127,7 +135,7 @@ impl Host {
             .envs(options.env);
         let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn()?;
         let pid = transport.id().context("the host has a pid")?;
-        let client = ().serve(transport).await.context("MCP initialize with the host")?;
+        let client = handler.serve(transport).await.context("MCP initialize with the host")?;
         Ok(Host { client, pid, _home: dir })
     }
 

@@ -432,7 +432,7 @@ async fn time_runs(sandbox: &Sandbox, bridge: &Bridge, source: &str) -> Result<V
 /// One run with a fresh grant, as `execute_code` gives each run.
 async fn time_phases(sandbox: &Sandbox, bridge: &Bridge, source: &str) -> Result<PhaseTimings> {
     let grant = Arc::new(bridge.grant(bridge.capabilities()));
-    let context = RunContext::new(Instant::now() + Duration::from_secs(30), Default::default(), u64::MAX);
+    let context = RunContext::new(Instant::now() + Duration::from_secs(30), Default::default(), Default::default(), u64::MAX);
     let access = GrantAccess::new(grant, std::sync::Weak::new(), context);
     sandbox.time_phases(source, Arc::new(access)).await.map_err(anyhow::Error::msg)
 }

@@ -30,7 +30,7 @@ use tokio::sync::Semaphore;
 
 use super::downstream::Downstream;
 use super::results::json_len;
-use crate::policy::{Decision, Policy};
+use crate::policy::{Policy, ToolHints};
 use crate::search::{Query, QueryError, ToolIndex};
 use crate::typegen::{self, ToolInfo};
 
@@ -298,9 +298,18 @@ fn found(server: &str, tool: &ToolInfo, detail: Detail) -> Found {
     }
 }
 
-/// The tools of `server` its policy allows.
+/// The tools of `server` its policy allows (some perhaps only once approved).
 pub(super) fn allowed_tools<'a>(policy: &'a Policy, server: &'a str, tools: &'a [Tool]) -> impl Iterator<Item = &'a Tool> {
-    tools.iter().filter(move |tool| matches!(policy.check_tool(server, &tool.name), Decision::Allow))
+    tools.iter().filter(move |tool| policy.check_tool(server, &tool.name, tool_hints(tool)).is_callable())
+}
+
+/// What a tool's MCP annotations say of it, for the policy.
+pub(super) fn tool_hints(tool: &Tool) -> ToolHints {
+    let annotations = tool.annotations.as_ref();
+    ToolHints {
+        destructive: annotations.and_then(|hints| hints.destructive_hint).unwrap_or(false),
+        read_only: annotations.and_then(|hints| hints.read_only_hint).unwrap_or(false),
+    }
 }
 
 /// An MCP tool as the type generator reads it.

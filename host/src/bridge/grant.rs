@@ -9,8 +9,10 @@
 //! else; they are parsed only when the call is about to be sent. A result is
 //! measured before it is converted: one larger than what is left of the
 //! budget is refused at once, and the completion is never longer than
-//! [`ToolLimits::max_completion_bytes`]. The grant also keeps the per-server
-//! statistics reported with the run.
+//! [`ToolLimits::max_completion_bytes`]. A result within the budget is checked
+//! against its tool's `outputSchema` (see `schema_drift`): a mismatch is a
+//! warning the grant keeps for the run's logs, never an error. The grant also
+//! keeps the per-server statistics reported with the run.
 //!
 //! Refusals and failures are [`BridgeError`]s; the runtime maps them to what
 //! the sandbox reports. This module knows nothing of the sandbox.
@@ -25,8 +27,10 @@ use serde_json::{Value, json};
 use super::catalog::{Catalog, Detail, DiscoveryError, MAX_DISCOVERY_BYTES, Workers, allowed_tools};
 use super::downstream::{Downstream, DownstreamError};
 use super::results::{ResultError, completion, content_bytes};
+use super::schema_drift::RunDrift;
 use crate::outcome::ServerUsage;
-use crate::policy::{Capabilities, CapabilityError, Policy};
+use crate::policy::approval::summarize_arguments;
+use crate::policy::{ApprovalDecision, ApprovalRequest, Approver, Capabilities, CapabilityError, Clearance, Policy};
 use crate::search::Query;
 use crate::typegen::ToolInfo;
 
@@ -34,6 +38,8 @@ use crate::typegen::ToolInfo;
 #[derive(Debug, Clone, Copy)]
 pub struct ToolLimits {
     pub call_timeout: Duration,
+    /// How long a call waits for a human's approval before it is denied.
+    pub approval_timeout: Duration,
     /// The longest completion a program can receive (its memory cap).
     pub max_completion_bytes: usize,
 }
@@ -76,6 +82,10 @@ pub struct RunGrant {
     limits: ToolLimits,
     workers: Workers,
     usage: Arc<Mutex<BTreeMap<String, ServerUsage>>>,
+    /// Who approves calls the policy asks about; `None`: nobody can, so they are denied.
+    approver: Option<Arc<dyn Approver>>,
+    /// Results checked against their tools' output schemas, and the warnings.
+    drift: Arc<RunDrift>,
 }
 
 impl RunGrant {
@@ -85,8 +95,32 @@ impl RunGrant {
         policy: Arc<Policy>,
         limits: ToolLimits,
         workers: Workers,
+        drift: RunDrift,
     ) -> Self {
-        RunGrant { visible, capabilities: Arc::new(capabilities), policy, limits, workers, usage: Arc::default() }
+        let drift = Arc::new(drift);
+        RunGrant { visible, capabilities: Arc::new(capabilities), policy, limits, workers, usage: Arc::default(), approver: None, drift }
+    }
+
+    /// The warnings about results that drift from their tools' output
+    /// schemas since the last time they were taken.
+    pub fn take_drift_warnings(&self) -> Vec<String> {
+        self.drift.take()
+    }
+
+    /// The grant with `approver` asking a human about calls that need it.
+    pub fn with_approver(mut self, approver: Option<Arc<dyn Approver>>) -> Self {
+        self.approver = approver;
+        self
+    }
+
+    /// The approval decisions of the run (and its skills) so far.
+    pub fn approvals(&self) -> Vec<crate::policy::ApprovalRecord> {
+        self.capabilities.approvals()
+    }
+
+    /// The time the run (and its skills) waited for approvals.
+    pub fn paused(&self) -> Arc<crate::policy::PausedTime> {
+        Arc::clone(self.capabilities.paused())
     }
 
     /// Tool use so far, by server.
@@ -117,6 +151,8 @@ impl RunGrant {
             limits: self.limits,
             workers: self.workers.clone(),
             usage: Arc::clone(&self.usage),
+            approver: self.approver.clone(),
+            drift: Arc::new(self.drift.for_skill()),
         }
     }
 
@@ -143,6 +179,8 @@ impl RunGrant {
             capabilities: Arc::clone(&self.capabilities),
             limits: self.limits,
             usage: Arc::clone(&self.usage),
+            approver: self.approver.clone(),
+            drift: Arc::clone(&self.drift),
         };
         self.usage.lock().expect("usage lock").entry(server.to_owned()).or_default().calls += 1;
         Ok(call.run())
@@ -247,6 +285,8 @@ struct ToolCall {
     capabilities: Arc<Capabilities>,
     limits: ToolLimits,
     usage: Arc<Mutex<BTreeMap<String, ServerUsage>>>,
+    approver: Option<Arc<dyn Approver>>,
+    drift: Arc<RunDrift>,
 }
 
 impl ToolCall {
@@ -266,23 +306,48 @@ impl ToolCall {
     async fn call(&mut self, bytes_in: &mut u64) -> Result<String, BridgeError> {
         let server = self.downstream.name();
         let tools = self.downstream.tools().await?;
-        let tool = resolve_tool(&tools, &self.requested).ok_or_else(|| unknown_tool(&tools, server, &self.requested))?;
-        self.capabilities.check_tool(server, tool)?;
+        let found = resolve_tool(&tools, &self.requested).ok_or_else(|| unknown_tool(&tools, server, &self.requested))?;
+        let tool = found.name.as_ref();
+        if let Clearance::NeedsApproval { reason } = self.capabilities.check_tool(server, tool, super::catalog::tool_hints(found))? {
+            self.approve(server, tool, reason).await?;
+        }
         let arguments: JsonObject =
             serde_json::from_str(&std::mem::take(&mut self.arguments)).map_err(|error| BridgeError::InvalidArguments(error.to_string()))?;
         let result = self.downstream.call(tool, arguments, self.limits.call_timeout).await?;
         *bytes_in = content_bytes(&result);
         self.capabilities.receive(*bytes_in)?;
+        self.drift.check(server, found, &result);
         Ok(completion(&result, self.limits.max_completion_bytes)?)
     }
 }
 
-/// The exact name of the tool `requested` names, directly or by its camelCase alias.
-fn resolve_tool<'a>(tools: &'a [Tool], requested: &str) -> Option<&'a str> {
+impl ToolCall {
+    /// Asks the run's approver about this call and waits for the answer (the
+    /// wait does not count against the run's deadline), within the approval
+    /// timeout; refuses the call unless it is approved.
+    async fn approve(&self, server: &str, tool: &str, reason: String) -> Result<(), CapabilityError> {
+        let Some(approver) = &self.approver else {
+            let reason = format!(
+                "it needs a human's approval ({reason}), and this client cannot ask one (it did not declare the MCP \
+                 elicitation capability); to allow it without asking, change that setting in the config"
+            );
+            return self.capabilities.record_approval(server, tool, ApprovalDecision::Deny { reason });
+        };
+        let request = ApprovalRequest { server: server.to_owned(), tool: tool.to_owned(), arguments: summarize_arguments(&self.arguments), reason };
+        let timeout = self.limits.approval_timeout;
+        let waiting = self.capabilities.paused().begin();
+        let decision = tokio::time::timeout(timeout, approver.ask(request)).await.unwrap_or_else(|_| ApprovalDecision::Deny {
+            reason: format!("nobody answered within {} s", timeout.as_secs()),
+        });
+        drop(waiting);
+        self.capabilities.record_approval(server, tool, decision)
+    }
+}
+
+/// The tool `requested` names, directly or by its camelCase alias.
+fn resolve_tool<'a>(tools: &'a [Tool], requested: &str) -> Option<&'a Tool> {
     let exact = tools.iter().find(|tool| tool.name == requested);
-    exact
-        .or_else(|| tools.iter().find(|tool| crate::typegen::camel_case(&tool.name) == requested))
-        .map(|tool| tool.name.as_ref())
+    exact.or_else(|| tools.iter().find(|tool| crate::typegen::camel_case(&tool.name) == requested))
 }
 
 fn unknown_tool(tools: &[Tool], server: &str, requested: &str) -> BridgeError {

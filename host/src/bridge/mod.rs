@@ -16,6 +16,7 @@ mod downstream;
 mod grant;
 mod http;
 mod results;
+mod schema_drift;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub use results::{ResultError, completion, content_bytes};
 use catalog::{MAX_DISCOVERY_BYTES, Workers};
 
 use downstream::Downstream;
+use schema_drift::{RunDrift, SchemaChecks};
 
 pub struct Bridge {
     servers: Vec<Arc<Downstream>>,
@@ -41,6 +43,8 @@ pub struct Bridge {
     budget: Budget,
     limits: ToolLimits,
     workers: Workers,
+    /// The tools' output schemas, compiled once for every run.
+    schema_checks: Arc<SchemaChecks>,
 }
 
 /// What `list_mcp_servers` reports of one server.
@@ -67,8 +71,12 @@ impl Bridge {
             max_bytes_sent: limits.max_tool_bytes_sent,
             max_bytes_received: limits.max_tool_bytes_received,
         };
-        let tool_limits = ToolLimits { call_timeout: limits.tool_call_timeout, max_completion_bytes: limits.memory_bytes };
-        Bridge { servers, policy: Arc::new(settings.policy.clone()), budget, limits: tool_limits, workers: Workers::new() }
+        let tool_limits = ToolLimits {
+            call_timeout: limits.tool_call_timeout,
+            approval_timeout: limits.approval_timeout,
+            max_completion_bytes: limits.memory_bytes,
+        };
+        Bridge { servers, policy: Arc::new(settings.policy.clone()), budget, limits: tool_limits, workers: Workers::new(), schema_checks: Arc::default() }
     }
 
     pub fn server_names(&self) -> Vec<String> {
@@ -84,7 +92,8 @@ impl Bridge {
     /// The grant of a run with `capabilities`.
     pub fn grant(&self, capabilities: Capabilities) -> RunGrant {
         let visible = self.servers.iter().filter(|server| capabilities.visible().iter().any(|name| name == server.name())).cloned().collect();
-        RunGrant::new(visible, capabilities, Arc::clone(&self.policy), self.limits, self.workers.clone())
+        let drift = RunDrift::new(Arc::clone(&self.schema_checks));
+        RunGrant::new(visible, capabilities, Arc::clone(&self.policy), self.limits, self.workers.clone(), drift)
     }
 
     /// Starts every server now, concurrently (`startServers: "eager"`).

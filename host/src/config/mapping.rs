@@ -215,7 +215,7 @@ impl<'a> Loader<'a> {
         };
         Ok(RuntimeSettings {
             limits: validate::limits(&raw.limits).map_err(|message| self.invalid(message))?,
-            policy: self.policy(raw.servers, servers),
+            policy: self.policy(raw.servers, servers).asking_destructive(raw.ask_destructive),
             start_servers: raw.start_servers,
             startup_timeout: millis(
                 raw.startup_timeout_ms
@@ -224,6 +224,8 @@ impl<'a> Loader<'a> {
             cache_dir,
             skills: self.skills(raw.skills)?,
             data_dir: validate::default_data_dir(self.env),
+            stats_level: raw.stats_level,
+            result_store: validate::result_store(&raw.result_store),
         })
     }
 
@@ -270,6 +272,8 @@ fn server_rules(raw: RawServerRules) -> ServerRules {
     ServerRules {
         allow_tools: patterns(raw.allow_tools),
         deny_tools: patterns(raw.deny_tools),
+        ask_tools: patterns(raw.ask_tools),
+        ask_destructive: raw.ask_destructive,
         max_calls_per_run: raw.max_calls_per_run,
     }
 }

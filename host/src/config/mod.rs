@@ -56,6 +56,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::outcome::StatsLevel;
 use crate::policy::Policy;
 
 /// Everything read from one config file.
@@ -109,6 +110,19 @@ pub struct RuntimeSettings {
     /// Where saved skills (and other data) are kept; `None` without a home.
     /// The command line's `--data-dir` overrides it.
     pub data_dir: Option<PathBuf>,
+    /// The stats a response carries when the call does not say.
+    pub stats_level: StatsLevel,
+    pub result_store: ResultStoreSettings,
+}
+
+/// `codeRuntime.resultStore`: where results cut to the token budget are
+/// kept for reading, in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResultStoreSettings {
+    /// The most bytes kept over all results; the oldest go first.
+    pub max_bytes: usize,
+    /// How long a result is kept.
+    pub ttl: Duration,
 }
 
 /// `codeRuntime.skills`.
@@ -164,9 +178,14 @@ pub struct Limits {
     pub max_code_bytes: usize,
     pub max_result_bytes: usize,
     pub max_log_bytes: usize,
+    /// cl100k tokens of result and console a response carries; the rest is
+    /// cut and kept for reading.
+    pub max_result_tokens: usize,
     /// Tool calls per run, over all servers.
     pub max_tool_calls: u32,
     pub tool_call_timeout: Duration,
+    /// How long a call waits for a human's approval before it is denied.
+    pub approval_timeout: Duration,
     /// Bytes of tool results per run, over all servers.
     pub max_tool_bytes_received: u64,
     /// Bytes of JSON arguments of one tool call.

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::{ConfigError, StartServers};
+use crate::outcome::StatsLevel;
 
 #[derive(Deserialize)]
 #[serde(
@@ -109,6 +110,20 @@ pub(super) struct RawRuntime {
     pub startup_timeout_ms: Option<NonZeroU64>,
     pub cache_dir: Option<String>,
     pub skills: RawSkills,
+    pub ask_destructive: bool,
+    pub stats_level: StatsLevel,
+    pub result_store: RawResultStore,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(
+    default,
+    rename_all = "camelCase",
+    expecting = "the `codeRuntime.resultStore` object"
+)]
+pub(super) struct RawResultStore {
+    pub max_bytes: Option<usize>,
+    pub ttl_ms: Option<NonZeroU64>,
 }
 
 #[derive(Default, Deserialize)]
@@ -151,8 +166,10 @@ pub(super) struct RawLimits {
     pub max_code_bytes: Option<NonZeroUsize>,
     pub max_result_bytes: Option<NonZeroUsize>,
     pub max_log_bytes: Option<usize>,
+    pub max_result_tokens: Option<NonZeroUsize>,
     pub max_tool_calls: Option<u32>,
     pub tool_call_timeout_ms: Option<NonZeroU64>,
+    pub approval_timeout_ms: Option<NonZeroU64>,
     pub max_tool_bytes_received: Option<u64>,
     pub max_tool_argument_bytes: Option<u64>,
     pub max_tool_bytes_sent: Option<u64>,
@@ -168,6 +185,8 @@ pub(super) struct RawLimits {
 pub(super) struct RawServerRules {
     pub allow_tools: Vec<String>,
     pub deny_tools: Vec<String>,
+    pub ask_tools: Vec<String>,
+    pub ask_destructive: Option<bool>,
     pub max_calls_per_run: Option<u32>,
 }
 

@@ -554,6 +554,7 @@ fn default_limits_match_the_documented_values() {
         (1_048_576, 1_048_576)
     );
     assert_eq!(limits.max_log_bytes, 262_144);
+    assert_eq!(limits.max_result_tokens, 4000);
     assert_eq!(limits.max_tool_calls, 1000);
     assert_eq!(limits.tool_call_timeout, Duration::from_mins(1));
     assert_eq!(limits.max_tool_bytes_received, 33_554_432);
@@ -561,17 +562,28 @@ fn default_limits_match_the_documented_values() {
 }
 
 #[test]
+fn responses_default_to_lean_stats_and_an_hour_in_a_64_mib_result_store() {
+    let config = load_ok(r#"{"mcpServers": {}}"#);
+    assert_eq!(config.runtime.stats_level, crate::outcome::StatsLevel::Lean);
+    assert_eq!(config.runtime.result_store, ResultStoreSettings { max_bytes: 64 << 20, ttl: Duration::from_hours(1) });
+    let partial = load_ok(r#"{"codeRuntime": {"resultStore": {"ttlMs": 5}}}"#);
+    assert_eq!(partial.runtime.result_store, ResultStoreSettings { max_bytes: 64 << 20, ttl: Duration::from_millis(5) });
+}
+
+#[test]
 fn every_setting_is_read_from_code_runtime() {
     let config = load_ok(
         r#"{"mcpServers": {"tasks": {"command": "x"}}, "codeRuntime": {
             "limits": {"timeoutMs": 1000, "maxTimeoutMs": 2000, "fuel": 5,
-                       "memoryMb": 128, "maxCodeBytes": 7, "maxResultBytes": 8, "maxLogBytes": 0,
+                       "memoryMb": 128, "maxCodeBytes": 7, "maxResultBytes": 8, "maxLogBytes": 0, "maxResultTokens": 16,
                        "maxToolCalls": 9, "toolCallTimeoutMs": 10, "maxToolBytesReceived": 11,
                        "maxToolArgumentBytes": 14, "maxToolBytesSent": 15, "maxConcurrentRuns": 12},
             "servers": {"tasks": {"allowTools": ["get_*"], "denyTools": ["get_secret"], "maxCallsPerRun": 50}},
             "startServers": "eager",
             "startupTimeoutMs": 13,
-            "cacheDir": "/c"
+            "cacheDir": "/c",
+            "statsLevel": "full",
+            "resultStore": {"maxBytes": 17, "ttlMs": 18}
         }}"#,
     );
     let runtime = &config.runtime;
@@ -585,8 +597,10 @@ fn every_setting_is_read_from_code_runtime() {
             max_code_bytes: 7,
             max_result_bytes: 8,
             max_log_bytes: 0,
+            max_result_tokens: 16,
             max_tool_calls: 9,
             tool_call_timeout: Duration::from_millis(10),
+            approval_timeout: Duration::from_mins(5),
             max_tool_bytes_received: 11,
             max_tool_argument_bytes: 14,
             max_tool_bytes_sent: 15,
@@ -596,17 +610,19 @@ fn every_setting_is_read_from_code_runtime() {
     assert_eq!(runtime.start_servers, StartServers::Eager);
     assert_eq!(runtime.startup_timeout, Duration::from_millis(13));
     assert_eq!(runtime.cache_dir, PathBuf::from("/c"));
+    assert_eq!(runtime.stats_level, crate::outcome::StatsLevel::Full);
+    assert_eq!(runtime.result_store, super::ResultStoreSettings { max_bytes: 17, ttl: Duration::from_millis(18) });
     assert_eq!(runtime.policy.max_calls("tasks"), Some(50));
     assert_eq!(
-        runtime.policy.check_tool("tasks", "get_task"),
+        runtime.policy.check_tool("tasks", "get_task", crate::policy::ToolHints::default()),
         Decision::Allow
     );
     assert!(matches!(
-        runtime.policy.check_tool("tasks", "get_secret"),
+        runtime.policy.check_tool("tasks", "get_secret", crate::policy::ToolHints::default()),
         Decision::Deny { .. }
     ));
     assert!(matches!(
-        runtime.policy.check_tool("tasks", "add_task"),
+        runtime.policy.check_tool("tasks", "add_task", crate::policy::ToolHints::default()),
         Decision::Deny { .. }
     ));
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);
@@ -739,7 +755,7 @@ fn the_example_config_loads_cleanly() {
         config
             .runtime
             .policy
-            .check_tool("memory", "delete_entities"),
+            .check_tool("memory", "delete_entities", crate::policy::ToolHints::default()),
         Decision::Deny { .. }
     ));
 }

@@ -9,8 +9,8 @@ use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::raw::{RawLimits, RawServer, RawServers, TransportKind};
-use super::{Config, EnvLookup, Limits, RuntimeSettings, StartServers};
+use super::raw::{RawLimits, RawResultStore, RawServer, RawServers, TransportKind};
+use super::{Config, EnvLookup, Limits, ResultStoreSettings, RuntimeSettings, StartServers};
 use crate::policy::Policy;
 
 // Built-in defaults (see config/README.md).
@@ -23,8 +23,13 @@ const DEFAULT_MEMORY_MB: u32 = 64;
 const DEFAULT_MAX_CODE_BYTES: usize = 1024 * 1024;
 const DEFAULT_MAX_RESULT_BYTES: usize = 1024 * 1024;
 const DEFAULT_MAX_LOG_BYTES: usize = 256 * 1024;
+const DEFAULT_MAX_RESULT_TOKENS: usize = 4000;
+const DEFAULT_RESULT_STORE_BYTES: usize = 64 * 1024 * 1024;
+const DEFAULT_RESULT_STORE_TTL_MS: u64 = 60 * 60 * 1000;
 const DEFAULT_MAX_TOOL_CALLS: u32 = 1000;
 const DEFAULT_TOOL_CALL_TIMEOUT_MS: u64 = 60_000;
+/// Five minutes for a human to answer an approval request.
+const DEFAULT_APPROVAL_TIMEOUT_MS: u64 = 5 * 60 * 1000;
 const DEFAULT_MAX_TOOL_BYTES_RECEIVED: u64 = 32 * 1024 * 1024;
 const DEFAULT_MAX_TOOL_ARGUMENT_BYTES: u64 = 1024 * 1024;
 const DEFAULT_MAX_TOOL_BYTES_SENT: u64 = 16 * 1024 * 1024;
@@ -46,8 +51,10 @@ impl Default for Limits {
             max_code_bytes: DEFAULT_MAX_CODE_BYTES,
             max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
+            max_result_tokens: DEFAULT_MAX_RESULT_TOKENS,
             max_tool_calls: DEFAULT_MAX_TOOL_CALLS,
             tool_call_timeout: millis(DEFAULT_TOOL_CALL_TIMEOUT_MS),
+            approval_timeout: millis(DEFAULT_APPROVAL_TIMEOUT_MS),
             max_tool_bytes_received: DEFAULT_MAX_TOOL_BYTES_RECEIVED,
             max_tool_argument_bytes: DEFAULT_MAX_TOOL_ARGUMENT_BYTES,
             max_tool_bytes_sent: DEFAULT_MAX_TOOL_BYTES_SENT,
@@ -67,7 +74,24 @@ impl Default for RuntimeSettings {
             cache_dir: default_cache_dir(&super::process_env),
             skills: super::SkillSettings::default(),
             data_dir: default_data_dir(&super::process_env),
+            stats_level: Default::default(),
+            result_store: ResultStoreSettings::default(),
         }
+    }
+}
+
+impl Default for ResultStoreSettings {
+    fn default() -> Self {
+        Self { max_bytes: DEFAULT_RESULT_STORE_BYTES, ttl: millis(DEFAULT_RESULT_STORE_TTL_MS) }
+    }
+}
+
+/// `codeRuntime.resultStore` with defaults filled in.
+pub(super) fn result_store(raw: &RawResultStore) -> ResultStoreSettings {
+    let defaults = ResultStoreSettings::default();
+    ResultStoreSettings {
+        max_bytes: raw.max_bytes.unwrap_or(defaults.max_bytes),
+        ttl: raw.ttl_ms.map_or(defaults.ttl, |ms| millis(ms.get())),
     }
 }
 
@@ -105,10 +129,14 @@ pub(super) fn limits(raw: &RawLimits) -> Result<Limits, String> {
             .max_result_bytes
             .map_or(defaults.max_result_bytes, NonZeroUsize::get),
         max_log_bytes: raw.max_log_bytes.unwrap_or(defaults.max_log_bytes),
+        max_result_tokens: raw
+            .max_result_tokens
+            .map_or(defaults.max_result_tokens, NonZeroUsize::get),
         max_tool_calls: raw.max_tool_calls.unwrap_or(defaults.max_tool_calls),
         tool_call_timeout: raw
             .tool_call_timeout_ms
             .map_or(defaults.tool_call_timeout, |ms| millis(ms.get())),
+        approval_timeout: raw.approval_timeout_ms.map_or(defaults.approval_timeout, |ms| millis(ms.get())),
         max_tool_bytes_received: raw
             .max_tool_bytes_received
             .unwrap_or(defaults.max_tool_bytes_received),

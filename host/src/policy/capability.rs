@@ -29,12 +29,16 @@
 //! It does no I/O and knows nothing of MCP, the sandbox or WIT: callers map a
 //! [`CapabilityError`] to their own error types at their edge.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{Decision, Policy, quoted_list};
+use super::approval::{ApprovalDecision, ApprovalRecord, PausedTime};
+use super::{Decision, Policy, ToolHints, quoted_list};
+
+/// Most approval decisions one run keeps for its stats.
+const MAX_APPROVAL_RECORDS: usize = 1_000;
 
 /// The per-run caps on tool use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +77,17 @@ pub enum CapabilityError {
     ResultTooLarge { bytes: u64, remaining: u64, max: u64 },
     #[error("the run has ended")]
     Revoked,
+    /// A human (or the lack of one) did not approve the call.
+    #[error("calling `{tool}` of server `{server}` was not approved: {reason}")]
+    ApprovalDenied { server: String, tool: String, reason: String },
+}
+
+/// Whether a tool call may go ahead now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Clearance {
+    Granted,
+    /// A human must approve it first; `reason` names the config key.
+    NeedsApproval { reason: String },
 }
 
 /// A run asked for servers that are not configured.
@@ -92,6 +107,9 @@ struct Ledger {
     calls_by_server: HashMap<String, u32>,
     bytes_sent: u64,
     bytes_received: u64,
+    /// Tools a human allowed for the rest of the run: (server, tool).
+    allowed_for_run: HashSet<(String, String)>,
+    approvals: Vec<ApprovalRecord>,
 }
 
 /// What one run may reach, and how much of it it has used.
@@ -105,6 +123,8 @@ pub struct Capabilities {
     ledger: Arc<Mutex<Ledger>>,
     /// This run's flag, then its callers' (a skill ends with its caller).
     revoked: Vec<Arc<AtomicBool>>,
+    /// Time spent waiting for approvals, shared with the skills it calls.
+    paused: Arc<PausedTime>,
 }
 
 impl Capabilities {
@@ -112,7 +132,7 @@ impl Capabilities {
     pub fn new(configured: Vec<String>, policy: Arc<Policy>, budget: Budget) -> Self {
         let visible = configured.clone();
         let revoked = vec![Arc::new(AtomicBool::new(false))];
-        Capabilities { configured, visible, policy, budget, ledger: Arc::default(), revoked }
+        Capabilities { configured, visible, policy, budget, ledger: Arc::default(), revoked, paused: Arc::default() }
     }
 
     /// The capabilities of a skill this run calls: the servers it `declared`
@@ -130,7 +150,13 @@ impl Capabilities {
             budget: self.budget,
             ledger: Arc::clone(&self.ledger),
             revoked,
+            paused: Arc::clone(&self.paused),
         }
+    }
+
+    /// The time this run (and its skills) waited for approvals.
+    pub fn paused(&self) -> &Arc<PausedTime> {
+        &self.paused
     }
 
     /// Every configured server, visible to the run or not.
@@ -183,13 +209,54 @@ impl Capabilities {
         })
     }
 
-    /// Whether the run may call `tool` (its exact name) of `server`.
-    pub fn check_tool(&self, server: &str, tool: &str) -> Result<(), CapabilityError> {
+    /// Whether the run may call `tool` (its exact name) of `server`, whose
+    /// annotations say `hints`: at once, after an approval, or not at all. A
+    /// tool a human allowed for the run needs no second approval.
+    pub fn check_tool(&self, server: &str, tool: &str, hints: ToolHints) -> Result<Clearance, CapabilityError> {
         self.check_server(server)?;
-        match self.policy.check_tool(server, tool) {
-            Decision::Allow => Ok(()),
+        match self.policy.check_tool(server, tool, hints) {
+            Decision::Allow => Ok(Clearance::Granted),
             Decision::Deny { reason } => Err(CapabilityError::ToolDenied { reason }),
+            Decision::Ask { reason } => {
+                let ledger = self.ledger.lock().expect("ledger lock");
+                if ledger.allowed_for_run.contains(&(server.to_owned(), tool.to_owned())) {
+                    Ok(Clearance::Granted)
+                } else {
+                    Ok(Clearance::NeedsApproval { reason })
+                }
+            }
         }
+    }
+
+    /// Records a human's answer about a call of `tool` of `server`, and
+    /// refuses the call when it was not approved.
+    pub fn record_approval(&self, server: &str, tool: &str, decision: ApprovalDecision) -> Result<(), CapabilityError> {
+        let mut ledger = self.ledger.lock().expect("ledger lock");
+        let (label, refusal) = match decision {
+            ApprovalDecision::AllowOnce => ("allow_once", None),
+            ApprovalDecision::AllowForRun => {
+                ledger.allowed_for_run.insert((server.to_owned(), tool.to_owned()));
+                ("allow_for_run", None)
+            }
+            ApprovalDecision::Deny { reason } => ("denied", Some(reason)),
+        };
+        if ledger.approvals.len() < MAX_APPROVAL_RECORDS {
+            ledger.approvals.push(ApprovalRecord {
+                server: server.to_owned(),
+                tool: tool.to_owned(),
+                decision: label.to_owned(),
+                reason: refusal.clone(),
+            });
+        }
+        match refusal {
+            None => Ok(()),
+            Some(reason) => Err(CapabilityError::ApprovalDenied { server: server.to_owned(), tool: tool.to_owned(), reason }),
+        }
+    }
+
+    /// The approval decisions of the run so far.
+    pub fn approvals(&self) -> Vec<ApprovalRecord> {
+        self.ledger.lock().expect("ledger lock").approvals.clone()
     }
 
     /// Admits one call to `server` with `argument_bytes` of JSON arguments,
@@ -277,7 +344,12 @@ mod tests {
     }
 
     fn capabilities(configured: &[&str]) -> Capabilities {
-        let rules = ServerRules { allow_tools: vec![], deny_tools: vec![Pattern::new("remove_*")], max_calls_per_run: Some(2) };
+        let rules = ServerRules {
+            deny_tools: vec![Pattern::new("remove_*")],
+            ask_tools: vec![Pattern::new("wipe")],
+            max_calls_per_run: Some(2),
+            ..ServerRules::default()
+        };
         let policy = Policy::new(BTreeMap::from([("b".to_owned(), rules)]));
         Capabilities::new(names(configured), Arc::new(policy), BUDGET)
     }
@@ -317,8 +389,8 @@ mod tests {
     #[test]
     fn tools_follow_the_policy() {
         let run = capabilities(&["a", "b"]);
-        assert_eq!(run.check_tool("b", "get"), Ok(()));
-        let denied = run.check_tool("b", "remove_all").unwrap_err();
+        assert_eq!(run.check_tool("b", "get", ToolHints::default()), Ok(Clearance::Granted));
+        let denied = run.check_tool("b", "remove_all", ToolHints::default()).unwrap_err();
         assert!(denied.to_string().contains("denyTools"), "{denied}");
     }
 
@@ -385,5 +457,24 @@ mod tests {
         let other = caller.for_skill(&names(&["a"]));
         caller.revoke();
         assert!(other.is_revoked(), "skills end with their caller");
+    }
+
+    #[test]
+    fn approvals_are_recorded_and_one_for_the_run_covers_its_skills() {
+        let run = capabilities(&["b"]);
+        let plain = ToolHints::default();
+        assert!(matches!(run.check_tool("b", "wipe", plain), Ok(Clearance::NeedsApproval { .. })));
+        run.record_approval("b", "wipe", ApprovalDecision::AllowOnce).unwrap();
+        assert!(matches!(run.check_tool("b", "wipe", plain), Ok(Clearance::NeedsApproval { .. })), "once is once");
+        let denied = run.record_approval("b", "wipe", ApprovalDecision::Deny { reason: "declined".into() });
+        assert!(matches!(denied, Err(CapabilityError::ApprovalDenied { .. })));
+        let skill = run.for_skill(&names(&["b"]));
+        skill.record_approval("b", "wipe", ApprovalDecision::AllowForRun).unwrap();
+        assert_eq!(run.check_tool("b", "wipe", plain), Ok(Clearance::Granted), "allowed for the run, the skill's included");
+        let decisions: Vec<String> = run.approvals().into_iter().map(|record| record.decision).collect();
+        assert_eq!(decisions, ["allow_once", "denied", "allow_for_run"]);
+        let waiting = skill.paused().begin();
+        assert!(run.paused().is_waiting(), "waiting in a skill pauses its caller");
+        drop(waiting);
     }
 }

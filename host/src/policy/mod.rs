@@ -10,15 +10,20 @@
 //!
 //! Tool patterns are matched against the exact tool name; `*` matches any run
 //! of characters (including none) and every other character matches itself.
-//! Deny patterns win over allow patterns; a non-empty allow list admits only
-//! the tools it matches; a server without rules admits every tool.
+//! Deny patterns win over ask patterns, and ask over allow; a non-empty allow
+//! list admits only the tools it matches; a server without rules admits every
+//! tool. A tool that must be asked for ([`Decision::Ask`]: `askTools`, or
+//! `askDestructive` and a tool annotated destructive and not read-only) is
+//! called only once a human approves it ([`approval`]).
 
+pub mod approval;
 mod capability;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use capability::{Budget, Capabilities, CapabilityError, UnknownServers};
+pub use approval::{ApprovalDecision, ApprovalRecord, ApprovalRequest, Approver, PauseGuard, PausedTime};
+pub use capability::{Budget, Capabilities, CapabilityError, Clearance, UnknownServers};
 
 /// A tool-name pattern where `*` matches any run of characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,14 +75,32 @@ pub struct ServerRules {
     pub allow_tools: Vec<Pattern>,
     /// A tool matching any of these is denied, whatever `allow_tools` says.
     pub deny_tools: Vec<Pattern>,
+    /// A tool matching any of these needs a human's approval for each call.
+    pub ask_tools: Vec<Pattern>,
+    /// Whether tools annotated destructive (and not read-only) need approval;
+    /// `None` follows [`Policy`]'s default for all servers.
+    pub ask_destructive: Option<bool>,
     /// Calls to this server allowed in one run; `None` means no per-server cap.
     pub max_calls_per_run: Option<u32>,
+}
+
+/// What a tool says of itself in its MCP annotations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ToolHints {
+    /// `destructiveHint: true`.
+    pub destructive: bool,
+    /// `readOnlyHint: true`.
+    pub read_only: bool,
 }
 
 /// The outcome of [`Policy::check_tool`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Allow,
+    /// Allowed once a human approves; `reason` names the config key.
+    Ask {
+        reason: String,
+    },
     /// `reason` is written for the model that asked: it names the tool, the
     /// server and the config key responsible.
     Deny {
@@ -85,25 +108,40 @@ pub enum Decision {
     },
 }
 
+impl Decision {
+    /// Whether the tool may be called at all (perhaps after an approval).
+    pub fn is_callable(&self) -> bool {
+        !matches!(self, Decision::Deny { .. })
+    }
+}
+
 /// Per-server rules, keyed by server name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     servers: BTreeMap<String, ServerRules>,
+    /// `codeRuntime.askDestructive`: the default of every server's `askDestructive`.
+    ask_destructive: bool,
 }
 
 impl Policy {
     pub fn new(servers: BTreeMap<String, ServerRules>) -> Self {
-        Self { servers }
+        Self { servers, ask_destructive: false }
+    }
+
+    /// The policy, asking for destructive tools of servers that do not say.
+    pub fn asking_destructive(mut self, ask: bool) -> Self {
+        self.ask_destructive = ask;
+        self
     }
 
     pub fn rules(&self, server: &str) -> Option<&ServerRules> {
         self.servers.get(server)
     }
 
-    /// Whether a run may call `tool` of `server`.
-    pub fn check_tool(&self, server: &str, tool: &str) -> Decision {
+    /// Whether a run may call `tool` of `server`, whose annotations say `hints`.
+    pub fn check_tool(&self, server: &str, tool: &str, hints: ToolHints) -> Decision {
         let Some(rules) = self.rules(server) else {
-            return Decision::Allow;
+            return self.ask_if_destructive(server, tool, hints, self.ask_destructive);
         };
         if let Some(pattern) = rules.deny_tools.iter().find(|p| p.matches(tool)) {
             return Decision::Deny {
@@ -113,16 +151,33 @@ impl Policy {
                 ),
             };
         }
-        if rules.allow_tools.is_empty() || rules.allow_tools.iter().any(|p| p.matches(tool)) {
-            return Decision::Allow;
+        if !rules.allow_tools.is_empty() && !rules.allow_tools.iter().any(|p| p.matches(tool)) {
+            return Decision::Deny {
+                reason: format!(
+                    "tool `{tool}` of server `{server}` is not allowed: it matches none of the patterns \
+                     {} in codeRuntime.servers.{server}.allowTools",
+                    quoted_list(rules.allow_tools.iter().map(Pattern::as_str))
+                ),
+            };
         }
-        Decision::Deny {
-            reason: format!(
-                "tool `{tool}` of server `{server}` is not allowed: it matches none of the patterns \
-                 {} in codeRuntime.servers.{server}.allowTools",
-                quoted_list(rules.allow_tools.iter().map(Pattern::as_str))
-            ),
+        if let Some(pattern) = rules.ask_tools.iter().find(|p| p.matches(tool)) {
+            return Decision::Ask {
+                reason: format!("the pattern `{pattern}` in codeRuntime.servers.{server}.askTools"),
+            };
         }
+        self.ask_if_destructive(server, tool, hints, rules.ask_destructive.unwrap_or(self.ask_destructive))
+    }
+
+    fn ask_if_destructive(&self, server: &str, tool: &str, hints: ToolHints, ask: bool) -> Decision {
+        if ask && hints.destructive && !hints.read_only {
+            let key = if self.rules(server).and_then(|rules| rules.ask_destructive).is_some() {
+                format!("codeRuntime.servers.{server}.askDestructive")
+            } else {
+                "codeRuntime.askDestructive".to_owned()
+            };
+            return Decision::Ask { reason: format!("`{tool}` is annotated destructive, and {key} is true") };
+        }
+        Decision::Allow
     }
 
     /// The per-run call cap for `server`, if one is configured.
@@ -152,6 +207,7 @@ mod tests {
             allow_tools: patterns(allow),
             deny_tools: patterns(deny),
             max_calls_per_run: max_calls,
+            ..ServerRules::default()
         };
         Policy::new(BTreeMap::from([(server.to_owned(), rules)]))
     }
@@ -196,16 +252,16 @@ mod tests {
     #[test]
     fn server_without_rules_allows_everything() {
         let policy = policy_for("tasks", &[], &["*"], None);
-        assert_eq!(policy.check_tool("other", "remove_all"), Decision::Allow);
-        assert_eq!(Policy::default().check_tool("tasks", "x"), Decision::Allow);
+        assert_eq!(policy.check_tool("other", "remove_all", ToolHints::default()), Decision::Allow);
+        assert_eq!(Policy::default().check_tool("tasks", "x", ToolHints::default()), Decision::Allow);
     }
 
     #[test]
     fn empty_allow_list_allows_all_but_denied() {
         let policy = policy_for("tasks", &[], &["remove_*"], None);
-        assert_eq!(policy.check_tool("tasks", "get_task"), Decision::Allow);
+        assert_eq!(policy.check_tool("tasks", "get_task", ToolHints::default()), Decision::Allow);
         assert!(matches!(
-            policy.check_tool("tasks", "remove_task"),
+            policy.check_tool("tasks", "remove_task", ToolHints::default()),
             Decision::Deny { .. }
         ));
     }
@@ -213,10 +269,10 @@ mod tests {
     #[test]
     fn allow_list_admits_only_matching_tools() {
         let policy = policy_for("tasks", &["get_*", "list_*"], &[], None);
-        assert_eq!(policy.check_tool("tasks", "get_task"), Decision::Allow);
-        assert_eq!(policy.check_tool("tasks", "list_tasks"), Decision::Allow);
+        assert_eq!(policy.check_tool("tasks", "get_task", ToolHints::default()), Decision::Allow);
+        assert_eq!(policy.check_tool("tasks", "list_tasks", ToolHints::default()), Decision::Allow);
         assert_eq!(
-            policy.check_tool("tasks", "add_task"),
+            policy.check_tool("tasks", "add_task", ToolHints::default()),
             Decision::Deny {
                 reason: "tool `add_task` of server `tasks` is not allowed: it matches none of the \
                          patterns `get_*`, `list_*` in codeRuntime.servers.tasks.allowTools"
@@ -234,11 +290,11 @@ mod tests {
             None,
         );
         assert_eq!(
-            policy.check_tool("task-master", "add_task"),
+            policy.check_tool("task-master", "add_task", ToolHints::default()),
             Decision::Allow
         );
         assert_eq!(
-            policy.check_tool("task-master", "remove_task"),
+            policy.check_tool("task-master", "remove_task", ToolHints::default()),
             Decision::Deny {
                 reason: "tool `remove_task` of server `task-master` is denied by the pattern \
                          `remove_*` in codeRuntime.servers.task-master.denyTools"
@@ -263,5 +319,39 @@ mod tests {
             Some(patterns(&["get_*"]))
         );
         assert!(policy.rules("other").is_none());
+    }
+
+    #[test]
+    fn deny_wins_over_ask_and_ask_over_allow() {
+        let rules = ServerRules {
+            allow_tools: patterns(&["*_task"]),
+            deny_tools: patterns(&["remove_*"]),
+            ask_tools: patterns(&["*_task"]),
+            ..ServerRules::default()
+        };
+        let policy = Policy::new(BTreeMap::from([("tasks".to_owned(), rules)]));
+        let plain = ToolHints::default();
+        assert!(matches!(policy.check_tool("tasks", "remove_task", plain), Decision::Deny { .. }));
+        assert_eq!(
+            policy.check_tool("tasks", "add_task", plain),
+            Decision::Ask { reason: "the pattern `*_task` in codeRuntime.servers.tasks.askTools".into() }
+        );
+        assert!(matches!(policy.check_tool("tasks", "list", plain), Decision::Deny { .. }), "allowTools still limits");
+    }
+
+    #[test]
+    fn ask_destructive_follows_the_annotations_per_server_or_for_all() {
+        let destructive = ToolHints { destructive: true, read_only: false };
+        let contradictory = ToolHints { destructive: true, read_only: true };
+        let quiet = ServerRules { ask_destructive: Some(false), ..ServerRules::default() };
+        let loud = ServerRules { ask_destructive: Some(true), ..ServerRules::default() };
+        let policy = Policy::new(BTreeMap::from([("quiet".to_owned(), quiet), ("loud".to_owned(), loud)]));
+        assert!(matches!(policy.check_tool("loud", "wipe", destructive), Decision::Ask { .. }));
+        assert_eq!(policy.check_tool("loud", "peek", contradictory), Decision::Allow, "read-only wins");
+        assert_eq!(policy.check_tool("other", "wipe", destructive), Decision::Allow, "no approvals by default");
+        let everywhere = policy.asking_destructive(true);
+        assert!(matches!(everywhere.check_tool("other", "wipe", destructive), Decision::Ask { reason } if reason.contains("codeRuntime.askDestructive")));
+        assert_eq!(everywhere.check_tool("quiet", "wipe", destructive), Decision::Allow, "a server's own setting wins");
+        assert!(Decision::Ask { reason: String::new() }.is_callable() && !Decision::Deny { reason: String::new() }.is_callable());
     }
 }

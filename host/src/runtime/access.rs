@@ -121,6 +121,7 @@ fn capability_kind(error: &CapabilityError) -> FailureKind {
             FailureKind::CapabilityDenied
         }
         CapabilityError::NoSuchServer { .. } => FailureKind::NotFound,
+        CapabilityError::ApprovalDenied { .. } => FailureKind::ApprovalDenied,
         CapabilityError::RunCalls { .. }
         | CapabilityError::ServerCalls { .. }
         | CapabilityError::ArgumentsTooLarge { .. }

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::outcome::{ErrorKind, RunError, RunOutcome};
+use crate::policy::PausedTime;
 use crate::sandbox::{CacheDir, Failure, FailureKind, FuelPool, GUEST_HASH, Sandbox};
 use crate::skills::{Skill, SkillError};
 
@@ -61,7 +62,12 @@ impl CompiledSkills {
                 let compiled = sandbox
                     .compile_module(&conventions::skill_file(skill.name()), &javascript)
                     .await
-                    .map_err(|error| SkillError::Compile { file: skill.file.clone(), message: describe(&error) })?;
+                    .map_err(|error| SkillError::Compile {
+                        file: skill.file.clone(),
+                        message: error.message,
+                        line: error.line,
+                        column: error.column,
+                    })?;
                 self.write(&file, &compiled);
                 compiled.into()
             }
@@ -93,19 +99,13 @@ fn cache_key(skill: &Skill) -> u64 {
     xxh3_64(keyed.as_bytes())
 }
 
-/// A compile error with its position, as one line.
-fn describe(error: &RunError) -> String {
-    match (error.line, error.column) {
-        (Some(line), Some(column)) => format!("{} (line {line}, column {column})", error.message),
-        _ => error.message.clone(),
-    }
-}
-
-/// What a run passes on to the skills it calls: its deadline, cancellation
-/// and fuel pool, and how deep in skills it is.
+/// What a run passes on to the skills it calls: its deadline (moved by the
+/// time it waits for approvals), cancellation and fuel pool, and how deep in
+/// skills it is.
 #[derive(Clone)]
 pub struct RunContext {
     pub deadline: Instant,
+    pub paused: Arc<PausedTime>,
     pub cancel: CancellationToken,
     pub fuel: Arc<FuelPool>,
     /// 0 for a program or a skill called as a tool; 1 for a skill it calls...
@@ -113,21 +113,23 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    /// The context of a run of its own, which ends at `deadline`.
-    pub fn new(deadline: Instant, cancel: CancellationToken, fuel: u64) -> Self {
-        RunContext { deadline, cancel, fuel: FuelPool::new(fuel), depth: 0 }
+    /// The context of a run of its own, which ends at `deadline` plus the
+    /// time it waits for approvals (`paused`).
+    pub fn new(deadline: Instant, paused: Arc<PausedTime>, cancel: CancellationToken, fuel: u64) -> Self {
+        RunContext { deadline, paused, cancel, fuel: FuelPool::new(fuel), depth: 0 }
     }
 
     /// What the run has left of its time (at least 1 ms, so that a skill
     /// called at the deadline fails as a timeout).
     pub fn time_left(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))
+        (self.deadline + self.paused.total()).saturating_duration_since(Instant::now()).max(Duration::from_millis(1))
     }
 
     /// The context of a skill this run calls, or `None` past [`MAX_SKILL_DEPTH`].
     pub fn for_skill(&self) -> Option<RunContext> {
         (self.depth < MAX_SKILL_DEPTH).then(|| RunContext {
             deadline: self.deadline,
+            paused: Arc::clone(&self.paused),
             cancel: self.cancel.child_token(),
             fuel: Arc::clone(&self.fuel),
             depth: self.depth + 1,
@@ -176,6 +178,7 @@ fn failure_kind(kind: ErrorKind) -> FailureKind {
         ErrorKind::NotFound => FailureKind::NotFound,
         ErrorKind::InvalidArguments | ErrorKind::InvalidInput => FailureKind::InvalidArguments,
         ErrorKind::TransportError => FailureKind::TransportError,
+        ErrorKind::ApprovalDenied => FailureKind::ApprovalDenied,
         ErrorKind::SyntaxError
         | ErrorKind::RuntimeError
         | ErrorKind::MemoryLimit

@@ -144,7 +144,7 @@ fn with_checksum(compiled: &[u8]) -> Vec<u8> {
 
 /// Runs the guest's initialization and returns the initialized component.
 async fn snapshot(engine: &Engine, linker: &Linker<HostState>) -> wasmtime::Result<Vec<u8>> {
-    let deadline = Instant::now() + Duration::from_secs(3600);
+    let deadline = super::limits::Deadline::new(Instant::now() + Duration::from_secs(3600), Arc::default());
     let fuel = super::fuel::FuelPool::new(u64::MAX);
     let state = HostState::new(usize::MAX, 0, deadline, tokio_util::sync::CancellationToken::new(), Arc::new(NoTools), fuel);
     let mut store = Store::new(engine, state);

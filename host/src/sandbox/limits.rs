@@ -7,7 +7,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, Thread};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::policy::PausedTime;
 
 use wasmtime::{Engine, ResourceLimiter};
 
@@ -42,6 +44,46 @@ pub struct RunCancelled;
 #[derive(Debug, thiserror::Error)]
 #[error("the run passed its deadline")]
 pub struct DeadlineExceeded;
+
+/// How often a wait that reached a paused deadline looks at it again.
+const PAUSED_RECHECK: Duration = Duration::from_millis(50);
+
+/// A run's wall-clock deadline, moved later by the time the run (and the
+/// skills it called) waited for a human to approve a tool call: that wait is
+/// not the program's time.
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    at: Instant,
+    paused: Arc<PausedTime>,
+}
+
+impl Deadline {
+    pub fn new(at: Instant, paused: Arc<PausedTime>) -> Self {
+        Deadline { at, paused }
+    }
+
+    /// When the run must end, as of now; while it waits for an approval the
+    /// deadline stands still, so it is at least [`PAUSED_RECHECK`] away.
+    pub fn instant(&self) -> Instant {
+        let moved = self.at + self.paused.total();
+        if self.paused.is_waiting() { moved.max(Instant::now() + PAUSED_RECHECK) } else { moved }
+    }
+
+    pub fn has_passed(&self) -> bool {
+        Instant::now() >= self.instant()
+    }
+
+    /// Resolves once the deadline, moved as it may be meanwhile, and then
+    /// `grace` have passed.
+    pub async fn passed(&self, grace: Duration) {
+        loop {
+            tokio::time::sleep_until((self.instant() + grace).into()).await;
+            if Instant::now() >= self.instant() + grace {
+                return;
+            }
+        }
+    }
+}
 
 /// Caps linear memory at a fixed size and records the largest size reached.
 /// Growth past the cap is refused (the guest's allocator then fails) and

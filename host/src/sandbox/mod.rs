@@ -39,7 +39,7 @@ use crate::config::Limits;
 use crate::outcome::{ErrorKind, LogLine, MAX_RESULT_DEPTH, RunError, RunOutcome, RunStats, json_depth};
 use crate::transpile;
 use bindings::{ScriptError, SandboxPre};
-use limits::{DeadlineExceeded, EpochTicker, RunCancelled, TooManyPending};
+use limits::{Deadline, DeadlineExceeded, EpochTicker, RunCancelled, TooManyPending};
 use state::HostState;
 
 pub use artifact::{ArtifactError, CacheDir, CacheError, GUEST_HASH, artifact_path};
@@ -109,17 +109,31 @@ pub struct Job {
     /// A skill called from a run, which holds a run slot already: it takes a
     /// skill slot, at once or not at all.
     pub nested: bool,
+    /// The time the run waited for approvals, which moves its deadline.
+    pub paused: Arc<crate::policy::PausedTime>,
 }
 
 /// Watches a run as it goes, for a client that shows progress: `run` on a
-/// terminal streams console lines and counts tool calls. Called on the run's
-/// own thread: implementations must return at once.
+/// terminal streams console lines and counts tool calls; an MCP client gets
+/// progress and log notifications. Called on the run's own thread, or for
+/// [`RunObserver::tool_call_finished`] on the task of the call:
+/// implementations must return at once.
 pub trait RunObserver: Send + Sync {
     /// The program wrote a console line (already capped like the run's log).
     fn console_line(&self, line: &LogLine);
     /// The program started a call of `tool` on `server` that its grant allowed.
     fn tool_call_started(&self, server: &str, tool: &str);
+    /// A call started as [`RunObserver::tool_call_started`] says ended, well
+    /// (`ok`) or with a failure; a call the program cancelled never ends.
+    fn tool_call_finished(&self, server: &str, tool: &str, ok: bool);
+    /// The program reported its progress: `current` out of `total` when
+    /// known (both finite), with a message of at most
+    /// [`MAX_PROGRESS_MESSAGE_BYTES`].
+    fn progress(&self, current: f64, total: Option<f64>, message: Option<&str>);
 }
+
+/// The longest progress message of a program the host passes on, in bytes.
+pub const MAX_PROGRESS_MESSAGE_BYTES: usize = 1024;
 
 /// Where the time of one run goes, phase by phase (for benchmarks). The
 /// runtime's own initialization is not a phase: it ran once, before the
@@ -178,13 +192,13 @@ impl Sandbox {
             Err(error) => return RunOutcome::rejected(error),
         };
         let _ticking = self.ticker.activate();
-        let mut store = self.store(Instant::now() + timeout, job.cancel.clone(), Arc::clone(&job.tools), job.fuel);
+        let deadline = Deadline::new(Instant::now() + timeout, job.paused);
+        let mut store = self.store(deadline.clone(), job.cancel.clone(), Arc::clone(&job.tools), job.fuel);
         store.data_mut().observer = job.observer.clone();
         let names = (job.tools.server_names(), job.tools.skill_names());
         let executed = tokio::select! {
-            executed = tokio::time::timeout(timeout + STOP_GRACE, self.execute(&mut store, &program, &names)) => {
-                executed.unwrap_or_else(|_| Err(DeadlineExceeded.into()))
-            }
+            executed = self.execute(&mut store, &program, &names) => executed,
+            () = deadline.passed(STOP_GRACE) => Err(DeadlineExceeded.into()),
             () = stopped_after_cancel(&job.cancel) => Err(RunCancelled.into()),
         };
         sync_fuel(&mut store);
@@ -208,7 +222,7 @@ impl Sandbox {
     pub async fn compile_module(&self, file: &str, javascript: &str) -> Result<Vec<u8>, RunError> {
         let _slot = self.slot(false).await?;
         let _ticking = self.ticker.activate();
-        let deadline = Instant::now() + self.limits.default_timeout;
+        let deadline = Deadline::new(Instant::now() + self.limits.default_timeout, Arc::default());
         let fuel = FuelPool::new(self.limits.fuel);
         let mut store = self.store(deadline, CancellationToken::new(), Arc::new(artifact::NoTools), fuel);
         let compiled = async {
@@ -263,7 +277,8 @@ impl Sandbox {
         let _ticking = self.ticker.activate();
         let (servers, skills) = (tools.server_names(), tools.skill_names());
         let fuel = FuelPool::new(self.limits.fuel);
-        let mut store = self.store(Instant::now() + self.limits.default_timeout, CancellationToken::new(), tools, fuel);
+        let deadline = Deadline::new(Instant::now() + self.limits.default_timeout, Arc::default());
+        let mut store = self.store(deadline, CancellationToken::new(), tools, fuel);
         let instance = self.pre.instantiate_async(&mut store).await.map_err(|error| error.to_string())?;
         let instantiated = Instant::now();
         instance.call_run(&mut store, &body, &servers, &skills).await.map_err(|error| error.to_string())?.map_err(|error| error.message)?;
@@ -286,7 +301,7 @@ impl Sandbox {
         }
     }
 
-    fn store(&self, deadline: Instant, cancelled: CancellationToken, tools: Arc<dyn ToolAccess>, fuel: Arc<FuelPool>) -> Store<HostState> {
+    fn store(&self, deadline: Deadline, cancelled: CancellationToken, tools: Arc<dyn ToolAccess>, fuel: Arc<FuelPool>) -> Store<HostState> {
         let state = HostState::new(self.limits.memory_bytes, self.limits.max_log_bytes, deadline, cancelled, tools, fuel);
         let initial_fuel = state.fuel.initial();
         let mut store = Store::new(&self.engine, state);
@@ -296,7 +311,7 @@ impl Sandbox {
         store.epoch_deadline_callback(|mut context| {
             sync_fuel(&mut context);
             let state = context.data();
-            if Instant::now() >= state.deadline {
+            if state.deadline.has_passed() {
                 Err(DeadlineExceeded.into())
             } else if state.cancelled.is_cancelled() {
                 Err(RunCancelled.into())
@@ -520,10 +535,13 @@ async fn stopped_after_cancel(cancel: &CancellationToken) {
     tokio::time::sleep(STOP_GRACE).await;
 }
 
-/// The first `main.ts:LINE:COLUMN` of a stack: where in the program it failed.
+/// The position of the first frame of a stack in the user's code, the
+/// program (`main.ts:LINE:COLUMN`) or a skill (`skills/<name>.ts:LINE:COLUMN`):
+/// where it failed.
 fn program_position(stack: &str) -> Option<(u32, u32)> {
-    let (_, rest) = stack.split_once(conventions::PROGRAM_FILE)?;
-    let rest = rest.strip_prefix(':')?;
+    let frame = stack.lines().find(|frame| conventions::is_user_frame(frame))?;
+    let file = frame.find(conventions::PROGRAM_FILE).or_else(|| frame.find(conventions::SKILLS_DIR))?;
+    let (_, rest) = frame[file..].split_once(".ts:")?;
     let mut numbers = rest.split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty());
     let line = numbers.next()?.parse().ok()?;
     let column = numbers.next()?.parse().ok()?;
@@ -539,6 +557,7 @@ mod tests {
         let stack = "    at f (main.ts:3:11)\n    at <anonymous> (main.ts:7:1)\n";
         assert_eq!(program_position(stack), Some((3, 11)));
         assert_eq!(program_position("    at native"), None);
+        assert_eq!(program_position("    at native\n    at throws (skills/throws.ts:11:9)\n"), Some((11, 9)));
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! and tool call the program left pending.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::ResourceTable;
@@ -13,7 +12,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::fuel::{FuelMeter, FuelPool};
 use super::host::tools::ToolAccess;
-use super::limits::MemoryLimiter;
+use super::limits::{Deadline, MemoryLimiter};
 use super::operations::Operations;
 use super::RunObserver;
 use crate::outcome::{LogLevel, LogLine};
@@ -31,7 +30,7 @@ pub struct HostState {
     pub console: ConsoleLog,
     pub operations: Operations,
     pub fuel: FuelMeter,
-    pub deadline: Instant,
+    pub deadline: Deadline,
     /// Cancelled when the run's client cancels it: the run then stops.
     pub cancelled: CancellationToken,
     /// Told of console lines and tool calls as they happen, if anyone watches.
@@ -43,7 +42,7 @@ impl HostState {
     pub fn new(
         memory_cap: usize,
         max_log_bytes: usize,
-        deadline: Instant,
+        deadline: Deadline,
         cancelled: CancellationToken,
         tools: Arc<dyn ToolAccess>,
         fuel: Arc<FuelPool>,

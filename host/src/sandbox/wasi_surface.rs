@@ -22,7 +22,7 @@ fn sandbox_linker() -> (Engine, Linker<HostState>) {
 
 /// A store with the state, fuel and epoch deadline of a run.
 fn run_store(engine: &Engine) -> Store<HostState> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = super::limits::Deadline::new(Instant::now() + Duration::from_secs(10), Arc::default());
     let state = HostState::new(16 << 20, 4096, deadline, CancellationToken::new(), Arc::new(NoTools), super::fuel::FuelPool::new(1_000_000_000));
     let mut store = Store::new(engine, state);
     store.set_fuel(1_000_000_000).expect("fuel is enabled");

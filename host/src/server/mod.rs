@@ -3,6 +3,7 @@
 //! `isError: true`, never a protocol error, while unusable arguments are
 //! rejected as invalid params by rmcp.
 
+mod approvals;
 mod params;
 mod progress;
 mod resources;
@@ -55,4 +56,6 @@ pub fn advertised_json() -> String {
 pub struct CodeRuntimeServer {
     runtime: Arc<Runtime>,
     tool_router: ToolRouter<Self>,
+    /// The client's logging level, for the runs' log notifications.
+    reporting: progress::Reporting,
 }

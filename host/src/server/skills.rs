@@ -103,6 +103,7 @@ pub fn refused(skill_error: &SkillError) -> CallToolResult {
     let position = match skill_error {
         SkillError::Meta { error, .. } => Some((error.line, error.column)),
         SkillError::Syntax { error, .. } => Some((error.line, error.column)),
+        SkillError::Compile { line: Some(line), column: Some(column), .. } => Some((*line, *column)),
         _ => None,
     };
     let kind = match skill_error {

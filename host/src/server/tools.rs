@@ -17,7 +17,7 @@ use rmcp::{ServerHandler, tool, tool_router};
 use serde_json::{Value, json};
 
 use super::params::{DeleteSkillParams, DescribeToolsParams, ExecuteCodeParams, SaveSkillParams, SearchToolsParams};
-use super::{CodeRuntimeServer, INSTRUCTIONS, progress, resources, response, skills};
+use super::{CodeRuntimeServer, INSTRUCTIONS, approvals, progress, resources, response, skills};
 use crate::bridge::{Found, ServerStatus, state_label};
 use crate::outcome::RunOutcome;
 use crate::runtime::{ExecuteRequest, Runtime, SkillRequest};
@@ -27,7 +27,7 @@ use crate::typegen::one_line_summary;
 #[tool_router]
 impl CodeRuntimeServer {
     pub fn new(runtime: Arc<Runtime>) -> Self {
-        CodeRuntimeServer { runtime, tool_router: Self::tool_router() }
+        CodeRuntimeServer { runtime, tool_router: Self::tool_router(), reporting: progress::Reporting::default() }
     }
 
     /// The host's own tools, as `tools/list` shows them.
@@ -51,14 +51,18 @@ impl CodeRuntimeServer {
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true)
     )]
     async fn execute_code(&self, Parameters(params): Parameters<ExecuteCodeParams>, context: RequestContext<RoleServer>) -> CallToolResult {
+        let reporter = self.reporting.start(&context, "execute_code");
         let request = ExecuteRequest {
             code: params.code,
             timeout: params.timeout.map(Duration::from_millis),
             servers: params.mcp_servers,
             cancel: context.ct.clone(),
-            observer: progress::observer(&context),
+            observer: reporter.observer(),
+            approver: approvals::approver(&context),
         };
-        response::run_result(&self.runtime.execute(request).await)
+        let outcome = self.runtime.execute(request).await;
+        reporter.finish().await;
+        response::run_result(outcome, params.stats, &self.runtime)
     }
 
     /// List the configured MCP servers: state (running, or failed with the reason) and
@@ -159,8 +163,12 @@ impl CodeRuntimeServer {
         let current = self.runtime.skills().current();
         let skill = skills::called(&request.name, &current, &self.runtime.config().runtime.skills.expose)?;
         let input = Value::Object(request.arguments.clone().unwrap_or_default());
-        let observer = progress::observer(context);
-        let outcome = self.runtime.call_skill(SkillRequest { name: skill.name().to_owned(), input, cancel: context.ct.clone(), observer }).await;
+        let reporter = self.reporting.start(context, &request.name);
+        let observer = reporter.observer();
+        let approver = approvals::approver(context);
+        let request = SkillRequest { name: skill.name().to_owned(), input, cancel: context.ct.clone(), observer, approver };
+        let outcome = self.runtime.call_skill(request).await;
+        reporter.finish().await;
         Some(skills::result(skill, &outcome))
     }
 }
@@ -181,11 +189,18 @@ impl ServerHandler for CodeRuntimeServer {
         self.all_tools().into_iter().find(|tool| tool.name == name)
     }
 
+    #[allow(deprecated, reason = "MCP logging (deprecated by SEP-2577) is what clients show today")]
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_resources().build())
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_resources().enable_logging().build())
             .with_server_info(Implementation::new("mcp-code-runtime", env!("CARGO_PKG_VERSION")));
         info.instructions = Some(INSTRUCTIONS.into());
         info
+    }
+
+    #[allow(deprecated, reason = "MCP logging (deprecated by SEP-2577) is what clients show today")]
+    async fn set_level(&self, request: rmcp::model::SetLevelRequestParams, _context: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        self.reporting.set_level(request.level);
+        Ok(())
     }
 
     async fn list_resources(

@@ -135,8 +135,8 @@ pub enum SkillError {
     Meta { file: PathBuf, error: MetaError },
     #[error("{}: {error}", .file.display())]
     Syntax { file: PathBuf, error: SyntaxError },
-    #[error("{}: {message}", .file.display())]
-    Compile { file: PathBuf, message: String },
+    #[error("{}: {message}{}", .file.display(), position(*.line, *.column))]
+    Compile { file: PathBuf, message: String, line: Option<u32>, column: Option<u32> },
     #[error("{}: meta.{field} is not a valid JSON Schema: {message}", .file.display())]
     Schema { file: PathBuf, field: &'static str, message: String },
     #[error("the arguments and the code's meta disagree on `{field}`: {detail}")]
@@ -153,6 +153,13 @@ pub enum SkillError {
     NoDataDir,
     #[error("{}: {source}", .path.display())]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+fn position(line: Option<u32>, column: Option<u32>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!(" (line {line}, column {column})"),
+        _ => String::new(),
+    }
 }
 
 fn describe_origin(origin: Origin) -> &'static str {
@@ -231,6 +238,34 @@ pub struct SaveRequest {
     pub replace: bool,
 }
 
+/// A checked new skill, not written yet.
+#[derive(Debug)]
+pub struct Prepared {
+    pub skill: Skill,
+    /// Characters the skill's file has before the code on its first line.
+    shift: u32,
+}
+
+impl Prepared {
+    /// `error` (about the skill's file) with positions in the code as given.
+    pub fn locate(&self, error: SkillError) -> SkillError {
+        Prepared::locate_with(self.shift, error)
+    }
+
+    fn locate_with(shift: u32, mut error: SkillError) -> SkillError {
+        let first_line_column = match &mut error {
+            SkillError::Meta { error, .. } => (error.line == 1).then_some(&mut error.column),
+            SkillError::Syntax { error, .. } => (error.line == 1).then_some(&mut error.column),
+            SkillError::Compile { line: Some(1), column: Some(column), .. } => Some(column),
+            _ => None,
+        };
+        if let Some(column) = first_line_column {
+            *column = column.saturating_sub(shift).max(1);
+        }
+        error
+    }
+}
+
 /// Every skill the runtime offers, changing as skills are saved and deleted.
 pub struct Library {
     folders: SkillFolders,
@@ -260,8 +295,9 @@ impl Library {
     }
 
     /// Checks a new skill (name, size, meta, servers, syntax) without writing
-    /// anything. `known_servers` are the configured servers.
-    pub fn prepare(&self, request: SaveRequest, known_servers: &[String]) -> Result<Skill, SkillError> {
+    /// anything. `known_servers` are the configured servers. Positions in its
+    /// errors are in the code as given.
+    pub fn prepare(&self, request: SaveRequest, known_servers: &[String]) -> Result<Prepared, SkillError> {
         if !is_skill_name(&request.name) {
             return Err(SkillError::InvalidName { name: request.name });
         }
@@ -278,16 +314,19 @@ impl Library {
             return Err(SkillError::UnknownServers { unknown, known: known_servers.to_vec() });
         }
         let file = self.saved_dir()?.join(format!("{}.ts", request.name));
-        let source = store::compose(&request);
-        let skill = Skill::read(&request.name, source, Origin::Saved, file)?;
+        let (source, shift) = store::compose(&request);
+        let prepared = |skill| Prepared { skill, shift };
+        let located = |error| Prepared::locate_with(shift, error);
+        let skill = Skill::read(&request.name, source, Origin::Saved, file).map_err(located)?;
         store::check_consistent(&request, &skill.meta)?;
-        skill.javascript()?;
-        Ok(skill)
+        skill.javascript().map_err(located)?;
+        Ok(prepared(skill))
     }
 
     /// Writes a prepared skill (replacing a saved one of that name) and
     /// offers it at once.
-    pub fn commit(&self, skill: Skill) -> Result<Arc<Skill>, SkillError> {
+    pub fn commit(&self, prepared: Prepared) -> Result<Arc<Skill>, SkillError> {
+        let skill = prepared.skill;
         let _writing = self.writing.lock().expect("skills write lock");
         store::write_atomically(&skill.file, &skill.source)?;
         let skill = Arc::new(skill);

@@ -47,18 +47,23 @@ fn read_file(file: &Path, origin: Origin) -> Result<Skill, SkillError> {
 /// export, else the code as the body of one (`input` is its parameter, and
 /// it starts on the code's first line, so positions stay the code's); then
 /// the meta from the arguments unless the code has its own.
-pub(super) fn compose(request: &SaveRequest) -> String {
+/// The wrapper a program body is put in, on the body's first line.
+const BODY_OPEN: &str = "export default async function run(input: any) { ";
+
+/// Returns the source and how many characters it adds before the code on
+/// its first line (to give positions in the code as it was given).
+pub(super) fn compose(request: &SaveRequest) -> (String, u32) {
     let exports = Exports::of(&request.code);
-    let mut source = if exports.default {
-        request.code.clone()
+    let (mut source, shift) = if exports.default {
+        (request.code.clone(), 0)
     } else {
         let body = crate::transpile::imports_as_dynamic(&request.code);
-        format!("export default async function run(input: any) {{ {body}\n}}\n")
+        (format!("{BODY_OPEN}{body}\n}}\n"), BODY_OPEN.chars().count() as u32)
     };
     if !exports.meta {
         source.push_str(&format!("\nexport const meta = {};\n", meta_literal(request)));
     }
-    source
+    (source, shift)
 }
 
 /// What a piece of code exports, as far as composing a skill file cares.

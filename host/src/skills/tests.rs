@@ -57,12 +57,14 @@ fn a_program_body_becomes_a_skill_with_its_lines_and_the_arguments_as_meta() {
     let data = tempfile::tempdir().unwrap();
     let library = library(data.path());
     let body = "const m = await import(\"mcp://memory\");\nreturn { value: input.n + 1 };";
-    let skill = library.prepare(request("add-one", body), &known()).unwrap();
+    let skill = library.prepare(request("add-one", body), &known()).unwrap().skill;
     assert!(skill.source.starts_with("export default async function run(input: any) { const m = await import(\"mcp://memory\");\nreturn"), "{}", skill.source);
     assert_eq!(skill.meta.servers, ["memory"]);
     assert_eq!(skill.meta.input, schema());
     let broken = library.prepare(request("add-one", "const a = 1;\nconst b = ;\n"), &known()).unwrap_err();
     assert!(broken.to_string().ends_with("(line 2, column 11)"), "the code's own line and column: {broken}");
+    let first_line = library.prepare(request("add-one", "return 1 +;"), &known()).unwrap_err();
+    assert!(first_line.to_string().ends_with("(line 1, column 11)"), "the column in the code given: {first_line}");
 }
 
 #[test]
@@ -100,8 +102,8 @@ fn bad_requests_are_refused_before_anything_is_written() {
 fn saved_skills_are_offered_at_once_survive_a_restart_and_are_deleted() {
     let data = tempfile::tempdir().unwrap();
     let first = library(data.path());
-    let skill = first.prepare(request("add-one", "return input.n + 1;"), &known()).unwrap();
-    first.commit(skill).unwrap();
+    let prepared = first.prepare(request("add-one", "return input.n + 1;"), &known()).unwrap();
+    first.commit(prepared).unwrap();
     assert!(first.current().get("add-one").is_some());
     assert!(matches!(
         first.prepare(request("add-one", "return 2;"), &known()),

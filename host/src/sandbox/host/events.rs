@@ -1,7 +1,8 @@
 //! `events`: timers, cancellation, and the wait the guest's event loop blocks
 //! on. The wait ends at the run's deadline with a [`DeadlineExceeded`] trap,
 //! and when the run is cancelled with a [`RunCancelled`] trap, so time spent
-//! waiting on tools and timers counts against the deadline.
+//! waiting on tools and timers counts against the deadline (waiting for a
+//! human to approve a call does not: it moves the deadline).
 
 use std::time::Duration;
 
@@ -20,11 +21,15 @@ impl Host for HostState {
     }
 
     async fn wait_next(&mut self) -> wasmtime::Result<Option<Completion>> {
-        let deadline = tokio::time::Instant::from_std(self.deadline);
-        match self.operations.next(deadline, self.cancelled.cancelled()).await {
-            Ok(next) => Ok(next.map(|(id, outcome)| Completion { id, outcome })),
-            Err(Interrupted::Deadline) => Err(DeadlineExceeded.into()),
-            Err(Interrupted::Cancelled) => Err(RunCancelled.into()),
+        loop {
+            // A wait for an approval moves the deadline later meanwhile.
+            let deadline = self.deadline.instant();
+            match self.operations.next(tokio::time::Instant::from_std(deadline), self.cancelled.cancelled()).await {
+                Ok(next) => return Ok(next.map(|(id, outcome)| Completion { id, outcome })),
+                Err(Interrupted::Deadline) if self.deadline.instant() > deadline => continue,
+                Err(Interrupted::Deadline) => return Err(DeadlineExceeded.into()),
+                Err(Interrupted::Cancelled) => return Err(RunCancelled.into()),
+            }
         }
     }
 }

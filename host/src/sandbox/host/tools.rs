@@ -4,11 +4,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::sandbox::bindings::Failure;
 use crate::sandbox::bindings::mcp::code_runtime::tools::Host;
 use crate::sandbox::operations::OperationResult;
 use crate::sandbox::state::HostState;
+use crate::sandbox::RunObserver;
 
 /// A granted request, to be run as an operation.
 pub type ToolFuture = Pin<Box<dyn Future<Output = OperationResult> + Send>>;
@@ -47,12 +49,25 @@ impl HostState {
     }
 }
 
+/// `work`, telling `observer` when it ends.
+fn observed(work: ToolFuture, observer: Arc<dyn RunObserver>, server: String, tool: String) -> ToolFuture {
+    Box::pin(async move {
+        let result = work.await;
+        observer.tool_call_finished(&server, &tool, result.is_ok());
+        result
+    })
+}
+
 impl Host for HostState {
     fn call_tool(&mut self, server: String, tool: String, arguments: String) -> wasmtime::Result<Result<u32, Failure>> {
         let call = self.tools.call_tool(&server, &tool, &arguments);
-        if let (Ok(_), Some(observer)) = (&call, &self.observer) {
-            observer.tool_call_started(&server, &tool);
-        }
+        let call = match (call, &self.observer) {
+            (Ok(work), Some(observer)) => {
+                observer.tool_call_started(&server, &tool);
+                Ok(observed(work, Arc::clone(observer), server, tool))
+            }
+            (call, _) => call,
+        };
         self.start_granted(call)
     }
 
