@@ -226,6 +226,7 @@ impl<'a> Loader<'a> {
             data_dir: validate::default_data_dir(self.env),
             stats_level: raw.stats_level,
             result_store: validate::result_store(&raw.result_store),
+            analytics: validate::analytics(&raw.analytics),
         })
     }
 

@@ -113,6 +113,21 @@ pub struct RuntimeSettings {
     /// The stats a response carries when the call does not say.
     pub stats_level: StatsLevel,
     pub result_store: ResultStoreSettings,
+    pub analytics: AnalyticsSettings,
+}
+
+/// `codeRuntime.analytics`: the record of runs and downstream calls kept in
+/// the data folder's database, and how much of it is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnalyticsSettings {
+    /// Whether runs are recorded at all.
+    pub enabled: bool,
+    /// Records older than this are deleted.
+    pub max_age: Duration,
+    /// The most runs kept; the oldest go first.
+    pub max_runs: u64,
+    /// The most downstream calls kept in the audit log; the oldest go first.
+    pub max_calls: u64,
 }
 
 /// `codeRuntime.resultStore`: where results cut to the token budget are

@@ -113,6 +113,20 @@ pub(super) struct RawRuntime {
     pub ask_destructive: bool,
     pub stats_level: StatsLevel,
     pub result_store: RawResultStore,
+    pub analytics: RawAnalytics,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(
+    default,
+    rename_all = "camelCase",
+    expecting = "the `codeRuntime.analytics` object"
+)]
+pub(super) struct RawAnalytics {
+    pub enabled: Option<bool>,
+    pub max_age_days: Option<NonZeroU32>,
+    pub max_runs: Option<NonZeroU64>,
+    pub max_calls: Option<NonZeroU64>,
 }
 
 #[derive(Default, Deserialize)]

@@ -571,6 +571,18 @@ fn responses_default_to_lean_stats_and_an_hour_in_a_64_mib_result_store() {
 }
 
 #[test]
+fn analytics_keep_30_days_of_runs_by_default_and_read_their_bounds() {
+    let defaults = load_ok(r#"{"mcpServers": {}}"#).runtime.analytics;
+    let thirty_days = Duration::from_hours(30 * 24);
+    assert_eq!(defaults, AnalyticsSettings { enabled: true, max_age: thirty_days, max_runs: 100_000, max_calls: 1_000_000 });
+    let set = load_ok(r#"{"mcpServers": {}, "codeRuntime": {"analytics": {"enabled": false, "maxAgeDays": 2, "maxRuns": 3, "maxCalls": 4}}}"#);
+    assert_eq!(set.runtime.analytics, AnalyticsSettings { enabled: false, max_age: Duration::from_hours(48), max_runs: 3, max_calls: 4 });
+    assert!(set.warnings.is_empty(), "{:?}", set.warnings);
+    let zero = load_err(r#"{"codeRuntime": {"analytics": {"maxRuns": 0}}}"#).to_string();
+    assert!(zero.contains("nonzero") || zero.contains("zero"), "{zero}");
+}
+
+#[test]
 fn every_setting_is_read_from_code_runtime() {
     let config = load_ok(
         r#"{"mcpServers": {"tasks": {"command": "x"}}, "codeRuntime": {

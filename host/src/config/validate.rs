@@ -9,8 +9,8 @@ use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::raw::{RawLimits, RawResultStore, RawServer, RawServers, TransportKind};
-use super::{Config, EnvLookup, Limits, ResultStoreSettings, RuntimeSettings, StartServers};
+use super::raw::{RawAnalytics, RawLimits, RawResultStore, RawServer, RawServers, TransportKind};
+use super::{AnalyticsSettings, Config, EnvLookup, Limits, ResultStoreSettings, RuntimeSettings, StartServers};
 use crate::policy::Policy;
 
 // Built-in defaults (see config/README.md).
@@ -27,6 +27,10 @@ const DEFAULT_MAX_RESULT_TOKENS: usize = 4000;
 const DEFAULT_RESULT_STORE_BYTES: usize = 64 * 1024 * 1024;
 const DEFAULT_RESULT_STORE_TTL_MS: u64 = 60 * 60 * 1000;
 const DEFAULT_MAX_TOOL_CALLS: u32 = 1000;
+const DEFAULT_ANALYTICS_MAX_AGE_DAYS: u32 = 30;
+const DEFAULT_ANALYTICS_MAX_RUNS: u64 = 100_000;
+const DEFAULT_ANALYTICS_MAX_CALLS: u64 = 1_000_000;
+const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
 const DEFAULT_TOOL_CALL_TIMEOUT_MS: u64 = 60_000;
 /// Five minutes for a human to answer an approval request.
 const DEFAULT_APPROVAL_TIMEOUT_MS: u64 = 5 * 60 * 1000;
@@ -76,8 +80,35 @@ impl Default for RuntimeSettings {
             data_dir: default_data_dir(&super::process_env),
             stats_level: Default::default(),
             result_store: ResultStoreSettings::default(),
+            analytics: AnalyticsSettings::default(),
         }
     }
+}
+
+impl Default for AnalyticsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_age: days(DEFAULT_ANALYTICS_MAX_AGE_DAYS),
+            max_runs: DEFAULT_ANALYTICS_MAX_RUNS,
+            max_calls: DEFAULT_ANALYTICS_MAX_CALLS,
+        }
+    }
+}
+
+/// `codeRuntime.analytics` with defaults filled in.
+pub(super) fn analytics(raw: &RawAnalytics) -> AnalyticsSettings {
+    let defaults = AnalyticsSettings::default();
+    AnalyticsSettings {
+        enabled: raw.enabled.unwrap_or(defaults.enabled),
+        max_age: raw.max_age_days.map_or(defaults.max_age, |count| days(count.get())),
+        max_runs: raw.max_runs.map_or(defaults.max_runs, NonZeroU64::get),
+        max_calls: raw.max_calls.map_or(defaults.max_calls, NonZeroU64::get),
+    }
+}
+
+fn days(count: u32) -> Duration {
+    Duration::from_secs(u64::from(count) * SECONDS_PER_DAY)
 }
 
 impl Default for ResultStoreSettings {
