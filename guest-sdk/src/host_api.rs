@@ -22,6 +22,12 @@ pub fn install<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         "emit",
         Func::from(|level: u32, message: String| console::emit(level_of(level), &positions::unwrap_lines(&message))),
     )?;
+    host.set(
+        "reportProgress",
+        Func::from(|current: f64, total: Option<f64>, message: Option<String>| {
+            console::report_progress(current, total, message.as_deref())
+        }),
+    )?;
     host.set("startTimer", Func::from(events::start_timer))?;
     host.set("cancel", Func::from(events::cancel))?;
     host.set(

@@ -1,8 +1,8 @@
 // The JavaScript half of the guest runtime, evaluated once when the runtime is
 // initialized (and so part of the snapshot). It receives the native `host`
-// functions, installs the globals a program sees (console, timers, mcp) and
-// returns the hooks the Rust event loop drives. Nothing here is reachable from
-// user code except the globals it installs on purpose.
+// functions, installs the globals a program sees (console, progress, timers,
+// mcp) and returns the hooks the Rust event loop drives. Nothing here is
+// reachable from user code except the globals it installs on purpose.
 (function (host) {
   "use strict";
 
@@ -159,6 +159,32 @@
     console[name] = (...args) => host.emit(level, formatLine(args));
   });
   console.trace = console.debug;
+
+  // ---- progress ---------------------------------------------------------
+
+  /** The most characters of a progress message sent to the host (which
+   * keeps at most 1 KiB of it). */
+  const MAX_PROGRESS_MESSAGE = 1000;
+
+  /** Reports how far the program has got (`current` of `total`), for a
+   * client that shows progress. Throws a TypeError only for a `current` or
+   * `total` that is not a number; a value that is not finite is ignored. */
+  function progress(current, total, message) {
+    if (typeof current !== "number") {
+      throw new TypeError("progress(current, total?, message?): current must be a number");
+    }
+    if (total !== undefined && total !== null && typeof total !== "number") {
+      throw new TypeError("progress(current, total?, message?): total must be a number");
+    }
+    if (!Number.isFinite(current)) return;
+    const known = Number.isFinite(total) ? total : null;
+    let text = null;
+    if (message !== undefined && message !== null) {
+      text = typeof message === "string" ? message : formatLine([message]);
+      if (text.length > MAX_PROGRESS_MESSAGE) text = text.slice(0, MAX_PROGRESS_MESSAGE);
+    }
+    host.reportProgress(current, known, text);
+  }
 
   // ---- host operations --------------------------------------------------
 
@@ -362,6 +388,7 @@
 
   const globals = {
     console,
+    progress,
     mcp,
     McpError,
     setTimeout: (callback, ms, ...args) => addTimer(callback, ms, args, false),

@@ -39,6 +39,16 @@ interface Console {
 
 declare var console: Console;
 
+/**
+ * Reports how far the program has got, for a client that shows progress
+ * (MCP `notifications/progress`): `current` out of `total` when it is known,
+ * with a short message, e.g. `progress(i + 1, files.length, file)`. Reports
+ * are rate-limited (the latest wins) and cost next to nothing, so call it as
+ * often as you like. A `current` or `total` that is not a finite number is
+ * ignored; one that is not a number at all is a TypeError.
+ */
+declare function progress(current: number, total?: number, message?: string): void;
+
 /** Calls `callback(...args)` once after `ms` milliseconds; returns a handle for `clearTimeout`. */
 declare function setTimeout<A extends unknown[]>(callback: (...args: A) => void, ms?: number, ...args: A): number;
 /** Calls `callback(...args)` every `ms` milliseconds; returns a handle for `clearInterval`. */

@@ -1,13 +1,13 @@
 //! What `run` shows on a terminal while a program runs: the program's console
 //! lines as they happen ([`TerminalObserver`]); after a second, a spinner on
-//! stderr with the elapsed time and the tool calls so far; and the log writer,
-//! which clears the spinner's line before a log line so the two never share a
-//! line.
+//! stderr with the elapsed time, the tool calls so far and the progress the
+//! program last reported; and the log writer, which clears the spinner's line
+//! before a log line so the two never share a line.
 //!
 //! Nothing is drawn when stderr is not a terminal: piped output stays plain.
 
 use std::io::{self, IsTerminal, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,9 @@ impl Spinner {
                 let _ = write!(stderr, "{CLEAR_LINE}{frame} {what} {:.1} s", started.elapsed().as_secs_f64());
                 if let Some(observer) = &observer {
                     let _ = write!(stderr, ", {} tool calls", observer.calls.load(Ordering::Relaxed));
+                    if let Some(progress) = observer.progress.lock().expect("progress lock").as_deref() {
+                        let _ = write!(stderr, ", {progress}");
+                    }
                 }
                 let _ = stderr.flush();
                 DRAWN.store(true, Ordering::Release);
@@ -81,10 +84,13 @@ impl Drop for Spinner {
 }
 
 /// Shows a run on the terminal as it goes: each console line on stderr (above
-/// the spinner), and the count of tool calls the spinner shows.
+/// the spinner), and the count of tool calls and the progress the spinner
+/// shows.
 #[derive(Default)]
 pub struct TerminalObserver {
     calls: AtomicU32,
+    /// The program's last progress report, as the spinner shows it.
+    progress: Mutex<Option<String>>,
 }
 
 impl TerminalObserver {
@@ -105,6 +111,21 @@ impl RunObserver for TerminalObserver {
 
     fn tool_call_started(&self, _server: &str, _tool: &str) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The spinner counts calls as they start.
+    fn tool_call_finished(&self, _server: &str, _tool: &str, _ok: bool) {}
+
+    fn progress(&self, current: f64, total: Option<f64>, message: Option<&str>) {
+        let mut text = match total {
+            Some(total) => format!("{current}/{total}"),
+            None => current.to_string(),
+        };
+        if let Some(message) = message {
+            text.push(' ');
+            text.push_str(message.lines().next().unwrap_or_default());
+        }
+        *self.progress.lock().expect("progress lock") = Some(text);
     }
 }
 
