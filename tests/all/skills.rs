@@ -12,16 +12,15 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
-use rmcp::service::{NotificationContext, RunningService};
-use rmcp::transport::TokioChildProcess;
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use rmcp::service::NotificationContext;
+use rmcp::{ClientHandler, RoleClient};
 use serde_json::{Value, json};
 
 use crate::util::{Host, HostOptions, expect_error, expect_result, host_binary, npm_server, shared_cache_dir, test_server_binary, tests_dir};
@@ -341,79 +340,62 @@ impl ListChanges {
     }
 }
 
-/// A host whose client records list changes (`util::Host`'s client has no
-/// handler): the fault server as `test`, the fixture skills, `data_dir`.
-async fn recording_host(home: &Path, data_dir: &Path) -> Result<(RunningService<RoleClient, ListChanges>, ListChanges)> {
-    let config = home.join("mcp.json");
-    std::fs::write(&config, serde_json::to_vec(&json!({ "mcpServers": { "test": test_server() }, "codeRuntime": runtime(json!("all"), Value::Null) }))?)?;
-    let mut command = tokio::process::Command::new(host_binary());
-    command
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .arg("--cache-dir")
-        .arg(shared_cache_dir())
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("RUST_LOG", "warn");
-    let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn()?;
+/// A host whose client records list changes: the fault server as `test`,
+/// the fixture skills, `data_dir`.
+async fn recording_host(data_dir: &Path) -> Result<(Host<ListChanges>, ListChanges)> {
+    let options = HostOptions {
+        servers: json!({ "test": test_server() }),
+        runtime: runtime(json!("all"), Value::Null),
+        args: vec!["--data-dir".into(), data_dir.display().to_string()],
+        ..Default::default()
+    };
     let changes = ListChanges::default();
-    let client = changes.clone().serve(transport).await.context("MCP initialize with the host")?;
-    Ok((client, changes))
-}
-
-async fn call_on(client: &RunningService<RoleClient, ListChanges>, tool: &str, arguments: Value) -> Result<CallToolResult> {
-    let Value::Object(arguments) = arguments else { anyhow::bail!("tool arguments must be an object") };
-    Ok(client.call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments)).await?)
+    Ok((Host::start_with_client(options, changes.clone()).await?, changes))
 }
 
 #[tokio::test]
 async fn saving_replacing_and_deleting_notify_the_client_and_change_the_tool_list() -> Result<()> {
-    let home = tempfile::tempdir()?;
     let data = tempfile::tempdir()?;
-    let (client, changes) = recording_host(home.path(), data.path()).await?;
+    let (host, changes) = recording_host(data.path()).await?;
+    let client = &host.client;
     let greeting = |body: &str, replace: bool| {
         json!({"name": "greeting", "code": body, "description": "Greets.", "inputSchema": {"type": "object"}, "servers": [], "replace": replace})
     };
     let listed = |tools: Vec<Tool>| tools.iter().any(|tool| tool.name == "skill_greeting");
 
-    let saved = call_on(&client, "save_skill", greeting("return 'v1';", false)).await?;
+    let saved = host.call("save_skill", greeting("return 'v1';", false)).await?;
     assert_eq!(saved.is_error, Some(false), "{}", text_of(&saved));
     assert_eq!(changes.reach(1).await, 1, "save_skill sends notifications/tools/list_changed");
     assert!(listed(client.list_all_tools().await?));
-    assert_eq!(value_of(&call_on(&client, "skill_greeting", json!({})).await?)?, json!("v1"));
+    assert_eq!(value_of(&host.call("skill_greeting", json!({})).await?)?, json!("v1"));
 
     let file = data.path().join("skills/greeting.ts");
-    let refused = call_on(&client, "save_skill", greeting("return 'v2';", false)).await?;
+    let refused = host.call("save_skill", greeting("return 'v2';", false)).await?;
     let error = refusal(&refused, "invalid_input");
     assert!(error["message"].as_str().unwrap_or("").contains("replace"), "{error}");
     assert!(std::fs::read_to_string(&file)?.contains("'v1'"), "a refused save leaves the old file");
-    assert_eq!(value_of(&call_on(&client, "skill_greeting", json!({})).await?)?, json!("v1"));
+    assert_eq!(value_of(&host.call("skill_greeting", json!({})).await?)?, json!("v1"));
 
-    let replaced = call_on(&client, "save_skill", greeting("return 'v2';", true)).await?;
+    let replaced = host.call("save_skill", greeting("return 'v2';", true)).await?;
     assert_eq!(replaced.is_error, Some(false), "{}", text_of(&replaced));
     assert_eq!(changes.reach(2).await, 2, "replacing notifies too");
-    assert_eq!(value_of(&call_on(&client, "skill_greeting", json!({})).await?)?, json!("v2"), "the new code runs at once");
+    assert_eq!(value_of(&host.call("skill_greeting", json!({})).await?)?, json!("v2"), "the new code runs at once");
     assert!(std::fs::read_to_string(&file)?.contains("'v2'"));
 
-    let deleted = call_on(&client, "delete_skill", json!({"name": "greeting"})).await?;
+    let deleted = host.call("delete_skill", json!({"name": "greeting"})).await?;
     assert_eq!(deleted.structured_content, Some(json!({"ok": true, "name": "greeting"})), "{}", text_of(&deleted));
     assert_eq!(changes.reach(3).await, 3, "deleting notifies too");
     assert!(!listed(client.list_all_tools().await?), "the tool is gone");
     assert!(!file.exists(), "the file is gone");
     assert_eq!(saved_files(data.path()), Vec::<String>::new(), "no leftovers");
-    let gone = call_on(&client, "skill_greeting", json!({})).await;
+    let gone = host.call("skill_greeting", json!({})).await;
     assert!(gone.is_err() || gone.as_ref().is_ok_and(|result| result.is_error == Some(true)), "{gone:?}");
     let code = json!({"code": "try { await import('skills/greeting'); return 'imported'; } catch (e) { return e.message; }"});
-    let imported = call_on(&client, "execute_code", code).await?;
+    let imported = host.call("execute_code", code).await?;
     let message = imported.structured_content.clone().context("structured")?["result"].clone();
     assert!(message.as_str().unwrap_or("").contains("no skill named \"greeting\""), "{message}");
-    refusal(&call_on(&client, "delete_skill", json!({"name": "greeting"})).await?, "not_found");
+    refusal(&host.call("delete_skill", json!({"name": "greeting"})).await?, "not_found");
     assert_eq!(changes.reach(4).await, 3, "a refused delete notifies nothing");
-    client.cancel().await?;
     Ok(())
 }
 
@@ -472,8 +454,8 @@ async fn bad_skills_are_refused_with_structured_errors_and_nothing_is_saved() ->
         (
             "meta without a default export",
             with(json!({"code": "export const meta = { name: \"bad-one\", description: \"A bad skill.\", servers: [], input: { type: \"object\" }, examples: [\"badOne({})\"] };\nexport async function badOne() { return 1; }\n"})),
-            "syntax_error",
-            "",
+            "invalid_input",
+            "no default export",
         ),
     ];
     for (what, arguments, kind, needle) in cases {

@@ -77,16 +77,19 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// `save_skill`'s answer when the skill is saved.
-pub fn saved(skill: &Skill) -> CallToolResult {
+/// `save_skill`'s answer when the skill is saved: how to use it (as a tool
+/// only when the configuration exposes it).
+pub fn saved(skill: &Skill, exposure: &SkillExposure) -> CallToolResult {
     let name = skill.name();
-    let text = format!(
-        "Saved skill `{name}` ({}): call the tool `{TOOL_PREFIX}{name}`, or `import {} from \"skills/{name}\"` in execute_code.",
-        skill.file.display(),
-        crate::typegen::camel_case(name)
-    );
+    let import = format!("`import {} from \"skills/{name}\"` in execute_code", crate::typegen::camel_case(name));
+    let tool = exposure.exposes(name).then(|| format!("{TOOL_PREFIX}{name}"));
+    let usage = match &tool {
+        Some(tool) => format!("call the tool `{tool}`, or {import}"),
+        None => format!("{import} (the config's skills.expose keeps it from being a tool)"),
+    };
+    let text = format!("Saved skill `{name}` ({}): {usage}.", skill.file.display());
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(json!({ "ok": true, "name": name, "tool": format!("{TOOL_PREFIX}{name}"), "file": skill.file }));
+    result.structured_content = Some(json!({ "ok": true, "name": name, "tool": tool, "file": skill.file }));
     result
 }
 

@@ -121,8 +121,11 @@ impl CodeRuntimeServer {
         };
         match self.runtime.save_skill(request).await {
             Ok(skill) => {
-                notify_tools_changed(&peer).await;
-                skills::saved(&skill)
+                let exposure = &self.runtime.config().runtime.skills.expose;
+                if exposure.exposes(skill.name()) {
+                    notify_tools_changed(&peer).await;
+                }
+                skills::saved(&skill, exposure)
             }
             Err(error) => skills::refused(&error),
         }

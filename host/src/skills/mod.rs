@@ -149,6 +149,8 @@ pub enum SkillError {
     Protected { name: String, origin: Origin },
     #[error("no skill is named `{name}`")]
     NotFound { name: String },
+    #[error("the code exports `meta` but no default export: export the skill's async function as default")]
+    NoDefaultExport,
     #[error("skills cannot be saved: no data folder (set HOME, XDG_DATA_HOME or --data-dir)")]
     NoDataDir,
     #[error("{}: {source}", .path.display())]
@@ -314,13 +316,14 @@ impl Library {
             return Err(SkillError::UnknownServers { unknown, known: known_servers.to_vec() });
         }
         let file = self.saved_dir()?.join(format!("{}.ts", request.name));
-        let (source, shift) = store::compose(&request);
-        let prepared = |skill| Prepared { skill, shift };
+        let (source, shift) = store::compose(&request)?;
         let located = |error| Prepared::locate_with(shift, error);
-        let skill = Skill::read(&request.name, source, Origin::Saved, file).map_err(located)?;
+        // Errors name the code given (`<name>.ts`), not a file never written.
+        let mut skill = Skill::read(&request.name, source, Origin::Saved, PathBuf::from(format!("{}.ts", request.name))).map_err(located)?;
         store::check_consistent(&request, &skill.meta)?;
         skill.javascript().map_err(located)?;
-        Ok(prepared(skill))
+        skill.file = file;
+        Ok(Prepared { skill, shift })
     }
 
     /// Writes a prepared skill (replacing a saved one of that name) and

@@ -52,8 +52,11 @@ const BODY_OPEN: &str = "export default async function run(input: any) { ";
 
 /// Returns the source and how many characters it adds before the code on
 /// its first line (to give positions in the code as it was given).
-pub(super) fn compose(request: &SaveRequest) -> (String, u32) {
+pub(super) fn compose(request: &SaveRequest) -> Result<(String, u32), SkillError> {
     let exports = Exports::of(&request.code);
+    if exports.meta && !exports.default {
+        return Err(SkillError::NoDefaultExport);
+    }
     let (mut source, shift) = if exports.default {
         (request.code.clone(), 0)
     } else {
@@ -63,7 +66,7 @@ pub(super) fn compose(request: &SaveRequest) -> (String, u32) {
     if !exports.meta {
         source.push_str(&format!("\nexport const meta = {};\n", meta_literal(request)));
     }
-    (source, shift)
+    Ok((source, shift))
 }
 
 /// What a piece of code exports, as far as composing a skill file cares.
