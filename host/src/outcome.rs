@@ -61,6 +61,9 @@ pub struct RunOutcome {
     /// `null` and this says what it was and where to read it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<Truncated>,
+    /// Declared as any object: its fields depend on the [`StatsLevel`], and
+    /// its full schema would cost every client's tool list (see README).
+    #[schemars(with = "serde_json::Map<String, Value>")]
     pub stats: RunStats,
 }
 
@@ -80,7 +83,7 @@ pub struct Truncated {
     pub hint: String,
 }
 
-/// How much of [`RunStats`] a response carries.
+/// How many stats a response carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StatsLevel {

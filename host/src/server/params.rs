@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::bridge::Detail;
+use crate::outcome::StatsLevel;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ExecuteCodeParams {
@@ -17,6 +18,8 @@ pub struct ExecuteCodeParams {
     /// The MCP servers this code may call (default: all configured).
     #[serde(rename = "mcpServers")]
     pub mcp_servers: Option<Vec<String>>,
+    /// `full` adds fuel, memory and tool use by server.
+    pub stats: Option<StatsLevel>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
