@@ -248,7 +248,8 @@ async fn the_migrated_setup_works_end_to_end() -> Result<()> {
     let (transport, _) = TokioChildProcess::builder(command).spawn()?;
     let client = ().serve(transport).await?;
     let code = r#"const faults = await import("mcp://faults"); return await faults.echo({ message: "world" });"#;
-    let request = CallToolRequestParams::new("execute_code").with_arguments(json!({"code": code}).as_object().context("object")?.clone());
+    let arguments = json!({"code": code, "stats": "full"});
+    let request = CallToolRequestParams::new("execute_code").with_arguments(arguments.as_object().context("object")?.clone());
     let result = client.call_tool(request).await?;
     let structured = result.structured_content.context("structured content")?;
     assert_eq!(structured["result"], json!({"message": "world"}), "{structured:#}");

@@ -34,7 +34,7 @@ return {
   structured: await test.structured({ value: [1, 2] }),
 };
 "#;
-    let response = host.execute(code).await?;
+    let response = host.execute_with(json!({ "code": code, "stats": "full" })).await?;
     assert_eq!(
         expect_result(&response),
         &json!({
@@ -198,7 +198,8 @@ async fn per_run_limits_on_calls_and_bytes() -> Result<()> {
 #[tokio::test]
 async fn the_total_call_limit_ends_a_loop() -> Result<()> {
     let host = host_with_test_server(json!({"limits": {"maxToolCalls": 5}})).await?;
-    let response = host.execute("for (let i = 0; ; i++) await mcp.call('test', 'echo', {message: String(i)});").await?;
+    let code = "for (let i = 0; ; i++) await mcp.call('test', 'echo', {message: String(i)});";
+    let response = host.execute_with(json!({ "code": code, "stats": "full" })).await?;
     let error = expect_error(&response, "tool_limit");
     assert!(error["message"].as_str().unwrap().contains("5 tool calls"), "{response}");
     assert_eq!(response["stats"]["toolCalls"]["test"]["calls"], json!(5));

@@ -43,7 +43,7 @@ await attempt('x'.repeat(2000));                 // over the per-call cap
 for (let i = 0; i < 3; i++) await attempt('y'.repeat(880)); // the third passes the run's total
 return kinds;
 "#;
-    let response = host.execute(code).await?;
+    let response = host.execute_with(json!({ "code": code, "stats": "full" })).await?;
     assert_eq!(expect_result(&response), &json!(["tool_limit", "sent", "sent", "tool_limit"]));
     assert_eq!(response["stats"]["toolCalls"]["test"]["calls"], json!(2), "{response}");
     assert_eq!(counter_calls(&host).await?, json!(3), "only the two admitted calls reached the server before this one");

@@ -4,6 +4,7 @@ mod adoption;
 mod adversarial;
 mod bridge;
 mod cache;
+mod client_contract_output;
 mod client_contract_progress;
 mod discovery;
 mod downstream_faults;

@@ -159,7 +159,7 @@ async fn waiting_forever_is_stopped_by_the_deadline() -> Result<()> {
 #[tokio::test]
 async fn endless_loop_is_stopped_by_fuel() -> Result<()> {
     let host = Host::start_with(HostOptions { args: vec!["--fuel".into(), "50000000".into()], ..Default::default() }).await?;
-    let response = host.execute_with(json!({"code": "let i = 0; while (true) { i++; }", "timeout": 60000})).await?;
+    let response = host.execute_with(json!({"code": "let i = 0; while (true) { i++; }", "timeout": 60000, "stats": "full"})).await?;
     expect_error(&response, "fuel_exhausted");
     assert!(response["stats"]["fuelUsed"].as_u64().unwrap() >= 50_000_000);
     assert_eq!(expect_result(&host.execute("return 1;").await?), &json!(1));
@@ -169,7 +169,8 @@ async fn endless_loop_is_stopped_by_fuel() -> Result<()> {
 #[tokio::test]
 async fn memory_bomb_hits_the_memory_limit() -> Result<()> {
     let host = Host::start().await?;
-    let response = host.execute("const chunks = []; while (true) { chunks.push(new Array(100000).fill(1.5)); }").await?;
+    let code = "const chunks = []; while (true) { chunks.push(new Array(100000).fill(1.5)); }";
+    let response = host.execute_with(json!({ "code": code, "stats": "full" })).await?;
     expect_error(&response, "memory_limit");
     assert!(response["stats"]["memoryPeakBytes"].as_u64().unwrap() <= 64 << 20);
     let buffers = host.execute("const buffers = []; while (true) { buffers.push(new Uint8Array(1 << 20)); }").await?;

@@ -48,6 +48,9 @@
 //!   (at most 64 MiB).
 //! - `structured {value?: any}`: `structuredContent` `{"value": value or 42,
 //!   "kind": "structured"}` and a text block with the same JSON.
+//! - `typed {value?: any}`: declares the `outputSchema` `{value: integer}` and
+//!   returns `structuredContent` `{"value": value or 42}`, so a value that is
+//!   not an integer drifts from its own schema.
 //! - `image {}`: an image block (a 1x1 PNG, `image/png`) and the text "an image".
 //! - `counter {}`: the text `{"count": n}`, n being how many times `counter` has
 //!   been called in this process (1 on the first call, so again 1 after a

@@ -70,6 +70,14 @@ struct StructuredArgs {
     value: Option<Value>,
 }
 
+/// What `typed` declares it returns: `{value: integer}`. It returns `{value}`
+/// with the value it is given, so a non-integer drifts from this schema.
+#[derive(JsonSchema)]
+#[expect(dead_code, reason = "only its schema is used")]
+struct TypedOutput {
+    value: i64,
+}
+
 /// The most bytes one `stderr_flood` line or `giant_line` may have.
 const MAX_FLOOD_BYTES: usize = 1024 * 1024 * 1024;
 /// Floods and giant lines are written in chunks of this size.
@@ -138,6 +146,8 @@ impl TestServer {
             tool::<NoArgs>("hang", "Never answers."),
             tool::<BigArgs>("big", "Returns one text block of exactly `bytes` bytes."),
             tool::<StructuredArgs>("structured", "Returns structuredContent {value, kind}."),
+            tool::<StructuredArgs>("typed", "Returns structuredContent {value}; declares value an integer.")
+                .with_output_schema::<TypedOutput>(),
             tool::<NoArgs>("image", "Returns a 1x1 PNG image block and a text block."),
             tool::<NoArgs>(
                 "counter",
@@ -238,6 +248,7 @@ impl ServerHandler for TestServer {
             "hang" => hang().await,
             "big" => big(&args),
             "structured" => structured(&args),
+            "typed" => typed(&args),
             "image" => Ok(image()),
             "counter" => Ok(self.counter()),
             "notify_change" => self.notify_change(&args, &context.peer).await,
@@ -321,6 +332,11 @@ fn structured(args: &Value) -> Outcome {
     let StructuredArgs { value } = parse(args)?;
     let content = json!({ "value": value.unwrap_or(json!(42)), "kind": "structured" });
     Ok(CallToolResult::structured(content))
+}
+
+fn typed(args: &Value) -> Outcome {
+    let StructuredArgs { value } = parse(args)?;
+    Ok(CallToolResult::structured(json!({ "value": value.unwrap_or(json!(42)) })))
 }
 
 fn image() -> CallToolResult {
