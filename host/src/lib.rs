@@ -38,6 +38,7 @@ pub mod sandbox;
 pub mod search;
 pub mod skills;
 pub mod server;
+pub mod store;
 pub mod terminal;
 pub mod transpile;
 pub mod typegen;
