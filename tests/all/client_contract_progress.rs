@@ -146,10 +146,15 @@ async fn a_flood_of_progress_reports_is_coalesced_and_ends_with_the_final_value(
         for (let i = 1; i <= 100000; i++) progress(i, 100000, "item " + i);
         return "done";
     "#;
+    let started = Instant::now();
     assert_eq!(expect_result(&host.execute(code).await?), &json!("done"));
     let progress = recorder.progress_until(|last| last.progress == 100_000.0).await;
+    let elapsed = started.elapsed();
     assert_increasing(&progress);
     assert!(progress.len() < 200, "{} progress notifications for one run", progress.len());
+    // One at once, then at most one per 50 ms, and the final one.
+    let bound = elapsed.as_millis() as usize / 50 + 2;
+    assert!(progress.len() <= bound, "{} progress notifications in {elapsed:?}", progress.len());
     let last = progress.last().context("no progress notification arrived")?;
     assert_eq!((last.progress, last.total, last.message.as_deref()), (100_000.0, Some(100_000.0), Some("item 100000")));
     Ok(())
