@@ -2,6 +2,7 @@
 
 mod adoption;
 mod adversarial;
+mod approvals;
 mod bridge;
 mod cache;
 mod client_contract_output;
