@@ -25,6 +25,7 @@
 //! `skills`;
 //! `sandbox` knows nothing of MCP; `policy`, `transpile` and `outcome` are pure.
 
+pub mod analytics;
 pub mod bridge;
 pub mod cli;
 pub mod config;

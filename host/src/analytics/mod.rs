@@ -1,0 +1,159 @@
+//! Analytics and audit: every run the host serves is recorded (when, how
+//! long, how it ended, fuel, memory, its tool calls, the skills it ran and
+//! the tokens it kept out of the model's context), every downstream call is
+//! in an audit log (server, tool, the arguments' xxh3 digest, outcome,
+//! duration, bytes), and both are summed up for `runtime_stats`, `stats`
+//! and the dashboard.
+//!
+//! - [`capture`]: what a run records as it goes (the runtime fills it);
+//! - [`writer`]: the thread that counts tokens and writes to the [`store`];
+//! - [`tokens`]: bounded token counting;
+//! - [`window`]: the time a report covers;
+//! - [`report`]: the totals as JSON and as a table;
+//! - [`dashboard`]: the totals and the runs over time as one HTML page.
+//!
+//! The database is the [`store`]'s, in the data folder. A host whose data
+//! folder is unknown (no home) or whose config turns analytics off records
+//! nothing. A database that cannot be opened (corrupt, newer schema) is an
+//! error at start: `serve` refuses to start rather than go on with an audit
+//! log that silently stopped (see [`Analytics::open`]).
+//!
+//! It must not slow runs: recording is a bounded copy and a `try_send`
+//! (see [`writer`] for what happens when the writer falls behind).
+//!
+//! [`store`]: crate::store
+
+pub mod capture;
+pub mod dashboard;
+pub mod report;
+pub mod tokens;
+pub mod window;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use crate::config::AnalyticsSettings;
+use crate::store::{self, AnalyticsStore, RunPoint, Store, StoreError};
+pub use capture::{Entry, FinishedRun, RunLog};
+pub use report::Report;
+pub use window::{Window, WindowError};
+use writer::{Message, Unrecorded};
+
+/// How many skills, tools and servers a report names.
+pub const TOP: usize = 10;
+/// How long closing waits for the writer to save what is queued.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the analytics writer has stopped")]
+    Stopped,
+}
+
+/// The host's recorder: a handle on the writer thread.
+pub struct Analytics {
+    sender: SyncSender<Message>,
+    unrecorded: Arc<Unrecorded>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    path: PathBuf,
+}
+
+impl Analytics {
+    /// Opens the database in `data_dir` and starts the writer; `None` when
+    /// analytics are off or there is no data folder (with a warning).
+    ///
+    /// # Errors
+    ///
+    /// The store's, when the database cannot be used: it is corrupt, newer
+    /// than this binary, or cannot be created.
+    pub fn open(settings: &AnalyticsSettings, data_dir: Option<&Path>) -> Result<Option<Analytics>, StoreError> {
+        if !settings.enabled {
+            return Ok(None);
+        }
+        let Some(data_dir) = data_dir else {
+            tracing::warn!("there is no data folder (no HOME): runs are not recorded; pass --data-dir to record them");
+            return Ok(None);
+        };
+        let store = store::open(data_dir)?;
+        let (sender, receiver) = sync_channel(writer::QUEUE);
+        let unrecorded = Arc::new(Unrecorded::default());
+        let counters = Arc::clone(&unrecorded);
+        let settings = *settings;
+        let writer = std::thread::Builder::new()
+            .name("analytics-writer".into())
+            .spawn(move || writer::run(Box::new(store), receiver, settings, counters))
+            .map_err(|error| StoreError::Database { path: data_dir.to_owned(), message: format!("cannot start the writer thread: {error}") })?;
+        Ok(Some(Analytics { sender, unrecorded, writer: Mutex::new(Some(writer)), path: data_dir.join(store::DATABASE_FILE) }))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Hands a finished run to the writer, or drops it when the writer is
+    /// behind; never waits.
+    pub fn record(&self, run: FinishedRun) {
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.sender.try_send(Message::Run(Box::new(run))) {
+            let dropped = self.unrecorded.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if dropped == 0 {
+                tracing::warn!("the analytics writer is behind: runs are dropped from the record (counted as unrecorded)");
+            }
+        }
+    }
+
+    /// The totals of `window`, including every run recorded before.
+    pub async fn report(&self, window: Window) -> Result<Report, AnalyticsError> {
+        let now = capture::unix_ms(SystemTime::now());
+        let summary = self.query(move |store| store.summary(window.since_ms(now), TOP)).await??;
+        Ok(Report::new(window, summary, Some(self.unrecorded.total())))
+    }
+
+    /// Runs `query` on the writer's connection, after what is queued.
+    async fn query<T: Send + 'static>(&self, query: impl FnOnce(&mut dyn Store) -> T + Send + 'static) -> Result<T, AnalyticsError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let message = Message::Query(Box::new(move |store| {
+            let _ = reply.send(query(store));
+        }));
+        let sender = self.sender.clone();
+        tokio::task::spawn_blocking(move || sender.send(message)).await.map_err(|_| AnalyticsError::Stopped)?.map_err(|_| AnalyticsError::Stopped)?;
+        answer.await.map_err(|_| AnalyticsError::Stopped)
+    }
+
+    /// Saves what is queued and stops the writer, waiting at most a few seconds.
+    pub async fn close(&self) {
+        let Some(writer) = self.writer.lock().expect("writer lock").take() else { return };
+        let sender = self.sender.clone();
+        let closing = tokio::task::spawn_blocking(move || {
+            let _ = sender.send(Message::Stop);
+            let _ = writer.join();
+        });
+        if tokio::time::timeout(CLOSE_WAIT, closing).await.is_err() {
+            tracing::warn!("the analytics writer did not finish saving in time");
+        }
+    }
+}
+
+/// The report of `window` and its runs over time, read from the database
+/// in `data_dir` (for the `stats` command, in a process of its own); an
+/// empty report when nothing was recorded yet.
+pub fn read(data_dir: &Path, window: Window) -> Result<(Report, Vec<RunPoint>), StoreError> {
+    let Some(mut store) = store::open_existing(data_dir)? else {
+        return Ok((Report::new(window, store::Summary::default(), None), Vec::new()));
+    };
+    let since = window.since_ms(capture::unix_ms(SystemTime::now()));
+    let summary = store.summary(since, TOP)?;
+    let points = store.run_points(since)?;
+    Ok((Report::new(window, summary, None), points))
+}
+
+/// The newest `limit` audited calls of `window`, from the database in `data_dir`.
+pub fn read_audit(data_dir: &Path, window: Window, limit: usize) -> Result<Vec<store::AuditEntry>, StoreError> {
+    let Some(mut store) = store::open_existing(data_dir)? else { return Ok(Vec::new()) };
+    store.audit(window.since_ms(capture::unix_ms(SystemTime::now())), limit)
+}
