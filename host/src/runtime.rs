@@ -15,7 +15,8 @@
 //! grant gives it. The runtime holds the skill [`Library`] and saves and
 //! deletes skills, compiling a new one before it is offered.
 //!
-//! It also keeps what responses cut to the token budget ([`results`]).
+//! It also keeps what responses cut to the token budget ([`results`]), and
+//! hands every run it serves to the [`Analytics`] when the host records them.
 
 mod access;
 pub mod results;
@@ -28,6 +29,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+use crate::analytics::{Analytics, Entry, RunLog};
 use crate::bridge::{Bridge, RunGrant, ServerStatus};
 use crate::config::Config;
 use crate::outcome::{ErrorKind, LogLevel, LogLine, RunError, RunOutcome};
@@ -73,6 +75,8 @@ pub struct Runtime {
     compiled: CompiledSkills,
     /// Results and consoles that responses cut, kept for reading.
     results: results::ResultStore,
+    /// Where runs are recorded; `None` when they are not.
+    analytics: Option<Analytics>,
     /// Itself, for the skill calls of its runs (which must not keep it alive).
     this: Weak<Runtime>,
 }
@@ -81,6 +85,11 @@ impl Runtime {
     /// Creates the runtime and starts building its sandbox in the background,
     /// then compiling the skills that are not in the cache yet.
     pub fn start(config: Config) -> Arc<Self> {
+        Runtime::start_recording(config, None)
+    }
+
+    /// [`Runtime::start`], recording every run in `analytics`.
+    pub fn start_recording(config: Config, analytics: Option<Analytics>) -> Arc<Self> {
         let folders = SkillFolders { directory: config.runtime.skills.directory.clone(), data_dir: config.runtime.data_dir.clone() };
         let (skills, problems) = Library::load(folders);
         for problem in problems {
@@ -90,6 +99,7 @@ impl Runtime {
             bridge: Bridge::new(&config),
             compiled: CompiledSkills::new(&config.runtime.cache_dir),
             results: results::ResultStore::new(config.runtime.result_store),
+            analytics,
             config,
             sandbox: OnceCell::new(),
             skills,
@@ -142,6 +152,23 @@ impl Runtime {
         &self.results
     }
 
+    /// Where runs are recorded, when they are.
+    pub fn analytics(&self) -> Option<&Analytics> {
+        self.analytics.as_ref()
+    }
+
+    /// A log for a run starting now: recording when the host records runs.
+    fn run_log(&self) -> Arc<RunLog> {
+        if self.analytics.is_some() { RunLog::recording() } else { RunLog::off() }
+    }
+
+    /// Hands the run that `log` recorded to the analytics.
+    fn record(&self, log: &RunLog, entry: Entry, outcome: &RunOutcome) {
+        if let (Some(analytics), Some(run)) = (&self.analytics, log.finish(entry, outcome)) {
+            analytics.record(run);
+        }
+    }
+
     /// Waits until the sandbox is ready (or has failed to start).
     pub async fn sandbox(&self) -> Result<&Sandbox, &str> {
         let cache_dir: PathBuf = self.config.runtime.cache_dir.clone();
@@ -155,6 +182,13 @@ impl Runtime {
 
     /// Runs one program and reports what it did.
     pub async fn execute(&self, request: ExecuteRequest) -> RunOutcome {
+        let log = self.run_log();
+        let outcome = self.execute_logged(request, &log).await;
+        self.record(&log, Entry::Code, &outcome);
+        outcome
+    }
+
+    async fn execute_logged(&self, request: ExecuteRequest, log: &Arc<RunLog>) -> RunOutcome {
         let mut capabilities = self.bridge.capabilities();
         if let Some(servers) = &request.servers {
             capabilities = match capabilities.narrow(servers) {
@@ -171,20 +205,31 @@ impl Runtime {
             Ok(timeout) => timeout,
             Err(error) => return RunOutcome::rejected(error),
         };
-        let context = RunContext::new(Instant::now() + timeout, grant.paused(), request.cancel, self.config.runtime.limits.fuel);
+        let context = RunContext::new(Instant::now() + timeout, grant.paused(), request.cancel, self.config.runtime.limits.fuel)
+            .logged(Arc::clone(log));
         self.run_granted(sandbox, Program::Source(request.code), grant, context, request.observer).await
     }
 
     /// Calls a skill as a tool: it may use the servers it declares, under
     /// the configured policy, within the default limits of a run.
     pub async fn call_skill(&self, request: SkillRequest) -> RunOutcome {
+        let log = self.run_log();
+        let name = request.name.clone();
+        let outcome = self.call_skill_logged(request, &log).await;
+        self.record(&log, Entry::Skill(name), &outcome);
+        outcome
+    }
+
+    async fn call_skill_logged(&self, request: SkillRequest, log: &Arc<RunLog>) -> RunOutcome {
         let Some(skill) = self.skills.current().get(&request.name).cloned() else {
             return RunOutcome::rejected(RunError::new(ErrorKind::NotFound, format!("no skill is named `{}`", request.name)));
         };
         let capabilities = self.bridge.capabilities().for_skill(&skill.meta.servers);
         let grant = Arc::new(self.bridge.grant(capabilities).with_approver(request.approver));
         let limits = &self.config.runtime.limits;
-        let context = RunContext::new(Instant::now() + limits.default_timeout, grant.paused(), request.cancel, limits.fuel);
+        let context = RunContext::new(Instant::now() + limits.default_timeout, grant.paused(), request.cancel, limits.fuel)
+            .logged(Arc::clone(log));
+        log.skill(skill.name());
         self.run_skill(&skill, request.input, grant, context, request.observer).await
     }
 
@@ -260,8 +305,11 @@ impl Runtime {
         self.bridge.statuses().await
     }
 
-    /// Stops every downstream server.
+    /// Stops every downstream server and saves the runs not recorded yet.
     pub async fn shutdown(&self) {
         self.bridge.shutdown().await;
+        if let Some(analytics) = &self.analytics {
+            analytics.close().await;
+        }
     }
 }

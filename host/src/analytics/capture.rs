@@ -28,6 +28,8 @@ pub const MAX_AUDITED_CALLS: usize = 10_000;
 pub const SAMPLE_BYTES: usize = 64 * 1024;
 /// The audit outcome of a call that succeeded.
 pub const OK: &str = "ok";
+/// The audit outcome of a call its run stopped waiting for.
+pub const CANCELLED: &str = "cancelled";
 
 /// How a run was started.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,14 +53,14 @@ struct Captured {
     consumed: Sample,
 }
 
-/// A call under way: when and what it was asked.
+/// A call under way: when and what it was asked. Dropped before it ends
+/// (the run was cancelled or timed out while it waited), it is audited as
+/// [`CANCELLED`].
 pub struct PendingCall {
+    log: Arc<RunLog>,
+    /// `None` once ended.
+    row: Option<CallRow>,
     started: Instant,
-    at_ms: i64,
-    server: String,
-    tool: String,
-    arguments_digest: u64,
-    bytes_out: u64,
 }
 
 /// A run as the writer receives it: the rows but for the token counts,
@@ -94,44 +96,34 @@ impl RunLog {
         Arc::new(RunLog { captured: Some(Mutex::new(captured)) })
     }
 
-    /// Notes a call of `tool` on `server` with `arguments` (JSON text) as it starts.
-    pub fn call_started(&self, server: &str, tool: &str, arguments: &str) -> Option<PendingCall> {
+    /// Notes a call of `tool` on `server` with `arguments` (JSON text) as it
+    /// starts; `None` when the log is off.
+    pub fn call_started(self: &Arc<Self>, server: &str, tool: &str, arguments: &str) -> Option<PendingCall> {
         self.captured.as_ref()?;
-        Some(PendingCall {
-            started: Instant::now(),
+        let row = CallRow {
             at_ms: unix_ms(SystemTime::now()),
             server: server.to_owned(),
             tool: tool.to_owned(),
             arguments_digest: xxh3_64(arguments.as_bytes()),
+            outcome: String::new(),
+            duration_ms: 0.0,
             bytes_out: arguments.len() as u64,
-        })
+            bytes_in: 0,
+        };
+        Some(PendingCall { log: Arc::clone(self), row: Some(row), started: Instant::now() })
     }
 
-    /// Notes how a call ended: with the `result` text the program received,
-    /// or refused or failed with a failure kind's name.
-    pub fn call_ended(&self, call: PendingCall, ended: Result<&str, &'static str>) {
+    fn call_ended(&self, mut row: CallRow, outcome: &str, result: Option<&str>) {
         let Some(captured) = &self.captured else { return };
         let mut captured = captured.lock().expect("run log lock");
-        let (outcome, bytes_in) = match ended {
-            Ok(result) => {
-                captured.consumed.add(result, SAMPLE_BYTES);
-                (OK, result.len() as u64)
-            }
-            Err(kind) => (kind, 0),
-        };
-        if captured.calls.len() >= MAX_AUDITED_CALLS {
-            return;
+        if let Some(result) = result {
+            captured.consumed.add(result, SAMPLE_BYTES);
+            row.bytes_in = result.len() as u64;
         }
-        captured.calls.push(CallRow {
-            at_ms: call.at_ms,
-            server: call.server,
-            tool: call.tool,
-            arguments_digest: call.arguments_digest,
-            outcome: outcome.to_owned(),
-            duration_ms: call.started.elapsed().as_secs_f64() * 1000.0,
-            bytes_out: call.bytes_out,
-            bytes_in,
-        });
+        if captured.calls.len() < MAX_AUDITED_CALLS {
+            row.outcome = outcome.to_owned();
+            captured.calls.push(row);
+        }
     }
 
     /// Notes that the skill `name` ran (as the tool called, or imported).
@@ -162,6 +154,29 @@ impl RunLog {
             consumed: std::mem::take(&mut captured.consumed),
             returned,
         })
+    }
+}
+
+impl PendingCall {
+    /// Notes how the call ended: with the `result` text the program
+    /// received, or refused or failed with a failure kind's name.
+    pub fn end(mut self, ended: Result<&str, &'static str>) {
+        match ended {
+            Ok(result) => self.finish(OK, Some(result)),
+            Err(kind) => self.finish(kind, None),
+        }
+    }
+
+    fn finish(&mut self, outcome: &str, result: Option<&str>) {
+        let Some(mut row) = self.row.take() else { return };
+        row.duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        self.log.call_ended(row, outcome, result);
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        self.finish(CANCELLED, None);
     }
 }
 

@@ -2,7 +2,9 @@
 //! sandbox's [`ToolAccess`], with every [`BridgeError`] mapped to the WIT
 //! [`Failure`] the program sees. This is the only place that knows both.
 //! It also starts the run's skill calls, each with the grant the run's grant
-//! gives the skill and the run's [`RunContext`].
+//! gives the skill and the run's [`RunContext`], and notes every tool call
+//! and skill in the run's log (the audit log and analytics, see
+//! `crate::analytics::capture`).
 //!
 //! The grant is revoked when the run ends, even when the run's future is
 //! dropped (a cancelled request), so host work still running for it stops.
@@ -65,13 +67,29 @@ impl ToolAccess for GrantAccess {
             .ok_or_else(|| refuse(FailureKind::ToolLimit, format!("skills call skills more than {MAX_SKILL_DEPTH} deep")))?;
         let input = serde_json::from_str(input).map_err(|error| refuse(FailureKind::InvalidArguments, format!("the input is not JSON: {error}")))?;
         let grant = Arc::new(self.grant.for_skill(&skill.meta.servers));
+        context.log.skill(name);
         let name = name.to_owned();
         Ok(Box::pin(async move { completion(&name, runtime.run_skill(&skill, input, grant, context, None).await) }))
     }
 
     fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure> {
-        let call = self.grant.call_tool(server, tool, arguments.to_owned()).map_err(|error| failure(&error, server, tool))?;
-        Ok(completing(call, server, tool))
+        let pending = self.context.log.call_started(server, tool, arguments);
+        let call = match self.grant.call_tool(server, tool, arguments.to_owned()) {
+            Ok(call) => completing(call, server, tool),
+            Err(error) => {
+                let refused = failure(&error, server, tool);
+                if let Some(pending) = pending {
+                    pending.end(Err(kind_name(refused.kind)));
+                }
+                return Err(refused);
+            }
+        };
+        let Some(pending) = pending else { return Ok(call) };
+        Ok(Box::pin(async move {
+            let completed = call.await;
+            pending.end(completed.as_deref().map_err(|failed| kind_name(failed.kind)));
+            completed
+        }))
     }
 
     fn list_servers(&self) -> ToolFuture {
@@ -97,6 +115,11 @@ impl ToolAccess for GrantAccess {
 fn completing(work: impl Future<Output = Result<String, BridgeError>> + Send + 'static, server: &str, tool: &str) -> ToolFuture {
     let (server, tool) = (server.to_owned(), tool.to_owned());
     Box::pin(async move { work.await.map_err(|error| failure(&error, &server, &tool)) })
+}
+
+/// A failure kind's name as programs see it (`tool_error`).
+fn kind_name(kind: FailureKind) -> &'static str {
+    conventions::failure_kind(kind as usize).kind
 }
 
 fn failure(error: &BridgeError, server: &str, tool: &str) -> Failure {

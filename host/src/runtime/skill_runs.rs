@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::analytics::RunLog;
 use crate::outcome::{ErrorKind, RunError, RunOutcome};
 use crate::policy::PausedTime;
 use crate::sandbox::{CacheDir, Failure, FailureKind, FuelPool, GUEST_HASH, Sandbox};
@@ -100,8 +101,8 @@ fn cache_key(skill: &Skill) -> u64 {
 }
 
 /// What a run passes on to the skills it calls: its deadline (moved by the
-/// time it waits for approvals), cancellation and fuel pool, and how deep in
-/// skills it is.
+/// time it waits for approvals), cancellation and fuel pool, how deep in
+/// skills it is, and its record for the analytics.
 #[derive(Clone)]
 pub struct RunContext {
     pub deadline: Instant,
@@ -110,13 +111,20 @@ pub struct RunContext {
     pub fuel: Arc<FuelPool>,
     /// 0 for a program or a skill called as a tool; 1 for a skill it calls...
     pub depth: u32,
+    /// What the run (with its skills) records; off unless [`Self::logged`].
+    pub log: Arc<RunLog>,
 }
 
 impl RunContext {
     /// The context of a run of its own, which ends at `deadline` plus the
     /// time it waits for approvals (`paused`).
     pub fn new(deadline: Instant, paused: Arc<PausedTime>, cancel: CancellationToken, fuel: u64) -> Self {
-        RunContext { deadline, paused, cancel, fuel: FuelPool::new(fuel), depth: 0 }
+        RunContext { deadline, paused, cancel, fuel: FuelPool::new(fuel), depth: 0, log: RunLog::off() }
+    }
+
+    /// The context recording into `log`.
+    pub fn logged(self, log: Arc<RunLog>) -> Self {
+        RunContext { log, ..self }
     }
 
     /// What the run has left of its time (at least 1 ms, so that a skill
@@ -133,6 +141,7 @@ impl RunContext {
             cancel: self.cancel.child_token(),
             fuel: Arc::clone(&self.fuel),
             depth: self.depth + 1,
+            log: Arc::clone(&self.log),
         })
     }
 
