@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::analytics::Window;
+
 /// The guest runtime's content hash (it keys the compiled-code cache).
 pub const GUEST_BUILD: &str = include_str!(concat!(env!("OUT_DIR"), "/guest.hash"));
 
@@ -79,6 +81,36 @@ pub enum Command {
     Skills {
         #[command(subcommand)]
         command: SkillsCommand,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// What the runtime did, from the data folder's record: runs, success
+    /// rate, durations, errors, top skills and tools, tokens saved.
+    Stats {
+        /// The last `<n><unit>` (30m, 24h, 7d, 2w), or `all`.
+        #[arg(long, default_value = "all")]
+        window: Window,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Write the dashboard (one self-contained HTML page) to FILE instead.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        #[command(flatten)]
+        options: Options,
+    },
+    /// The audit log: the latest downstream calls, oldest first (server,
+    /// tool, the arguments' digest, outcome, duration, bytes).
+    Audit {
+        /// The last `<n><unit>` (30m, 24h, 7d, 2w), or `all`.
+        #[arg(long, default_value = "all")]
+        window: Window,
+        /// How many calls, at most.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         options: Options,
     },

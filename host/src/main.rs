@@ -15,6 +15,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::prelude::*;
 
+use mcp_code_runtime::analytics::{self, Analytics, Window};
 use mcp_code_runtime::cli::{self, Cli, Command, MigrateArgs, Options, SkillsCommand};
 use mcp_code_runtime::config::{Config, StartServers};
 use mcp_code_runtime::doctor::{self, StderrTail};
@@ -72,6 +73,8 @@ async fn run(cli: Cli, tail: StderrTail) -> Result<ExitCode> {
         Command::Migrate(args) => run_migrate(args),
         Command::Doctor { json, options } => run_doctor(json, options, tail).await,
         Command::Skills { command, options } => run_skills(command, load_config(&options)?).await,
+        Command::Stats { window, json, html, options } => run_stats(&load_config(&options)?, window, json, html.as_deref()),
+        Command::Audit { window, limit, json, options } => run_audit(&load_config(&options)?, window, limit, json),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "mcp-code-runtime", &mut script);
@@ -111,7 +114,9 @@ fn load_config(options: &Options) -> Result<Config> {
 
 async fn serve(config: Config) -> Result<ExitCode> {
     let eager = config.runtime.start_servers == StartServers::Eager;
-    let runtime = Runtime::start(config);
+    // A database that cannot be used stops the host here, before it serves.
+    let analytics = Analytics::open(&config.runtime.analytics, config.runtime.data_dir.as_deref()).context("cannot record runs")?;
+    let runtime = Runtime::start_recording(config, analytics);
     if eager {
         let starting = runtime.clone();
         tokio::spawn(async move { starting.bridge().start_all().await });
@@ -247,6 +252,50 @@ async fn run_skills(command: SkillsCommand, mut config: Config) -> Result<ExitCo
     }
     for problem in &problems {
         eprintln!("warning: a skill is left out: {problem}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The data folder, where the record of runs is.
+fn data_dir(config: &Config) -> Result<&Path> {
+    config.runtime.data_dir.as_deref().context("there is no data folder (no HOME): pass --data-dir")
+}
+
+/// `stats`: the report of `window` as a table, JSON, or the HTML dashboard.
+fn run_stats(config: &Config, window: Window, json: bool, html: Option<&Path>) -> Result<ExitCode> {
+    let (report, points) = analytics::read(data_dir(config)?, window)?;
+    if let Some(file) = html {
+        let now = analytics::capture::unix_ms(std::time::SystemTime::now());
+        let page = analytics::dashboard::render(&report, &points, now, window.since_ms(now));
+        std::fs::write(file, page).with_context(|| format!("cannot write {}", file.display()))?;
+        eprintln!("wrote {} ({} runs)", file.display(), report.summary.runs);
+    } else if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `audit`: the latest audited calls of `window`.
+fn run_audit(config: &Config, window: Window, limit: usize, json: bool) -> Result<ExitCode> {
+    let entries = analytics::read_audit(data_dir(config)?, window, limit)?;
+    for entry in &entries {
+        if json {
+            println!("{}", serde_json::to_string(entry)?);
+        } else {
+            println!(
+                "{}  run {:>6}  {:<32} {:<18} {:>9.1} ms  {:>8} B out {:>9} B in  args {}",
+                analytics::dashboard::utc(entry.at_ms),
+                entry.run,
+                format!("{}.{}", entry.server, entry.tool),
+                entry.outcome,
+                entry.duration_ms,
+                entry.bytes_out,
+                entry.bytes_in,
+                entry.arguments_digest
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -180,7 +180,7 @@ fn label(ms: i64, bucket: i64) -> String {
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of Unix milliseconds, in UTC.
-fn utc(ms: i64) -> String {
+pub fn utc(ms: i64) -> String {
     let seconds = ms.div_euclid(1000);
     let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     // Howard Hinnant's days-to-civil.

@@ -9,6 +9,7 @@ mod progress;
 mod resources;
 mod response;
 mod skills;
+mod stats;
 mod tools;
 
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use rmcp::{ServerHandler, tool, tool_router};
 use serde_json::{Value, json};
 
 use super::params::{DeleteSkillParams, DescribeToolsParams, ExecuteCodeParams, SaveSkillParams, SearchToolsParams};
-use super::{CodeRuntimeServer, INSTRUCTIONS, approvals, progress, resources, response, skills};
+use super::{CodeRuntimeServer, INSTRUCTIONS, approvals, progress, resources, response, skills, stats};
 use crate::bridge::{Found, ServerStatus, state_label};
 use crate::outcome::RunOutcome;
 use crate::runtime::{ExecuteRequest, Runtime, SkillRequest};
@@ -131,6 +131,12 @@ impl CodeRuntimeServer {
         }
     }
 
+    /// Runs, success rate, p50/p95 duration, errors, top skills and tools, tokens saved.
+    #[tool(name = "runtime_stats", annotations(read_only_hint = true, open_world_hint = false))]
+    async fn runtime_stats(&self, Parameters(params): Parameters<stats::RuntimeStatsParams>) -> CallToolResult {
+        stats::report(&self.runtime, params).await
+    }
+
     /// Delete a skill saved with save_skill.
     #[tool(name = "delete_skill", title = "Delete a saved skill", annotations(read_only_hint = false, destructive_hint = true, open_world_hint = false))]
     async fn delete_skill(&self, Parameters(params): Parameters<DeleteSkillParams>, peer: Peer<RoleServer>) -> CallToolResult {
@@ -172,7 +178,7 @@ impl CodeRuntimeServer {
         let request = SkillRequest { name: skill.name().to_owned(), input, cancel: context.ct.clone(), observer, approver };
         let outcome = self.runtime.call_skill(request).await;
         reporter.finish().await;
-        Some(skills::result(skill, &outcome))
+        Some(skills::result(skill, outcome, &self.runtime))
     }
 }
 
