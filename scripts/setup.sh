@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(clang-16 llvm-16 lld-16 libclang-rt-16-dev-wasm32 wasi-libc libssl-dev pkg-config)
+# chromium: the analytics dashboard test renders the page headless.
+APT_PACKAGES=(clang-16 llvm-16 lld-16 libclang-rt-16-dev-wasm32 wasi-libc libssl-dev pkg-config chromium)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
