@@ -742,3 +742,19 @@ async fn core_tools_and_each_skill_tool_stay_within_their_token_budgets() -> Res
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_skill_without_an_output_schema_is_held_to_the_token_budget() -> Result<()> {
+    let folder = tempfile::tempdir()?;
+    let big = "export const meta = { name: \"big\", description: \"Returns a lot.\", servers: [], input: { type: \"object\" }, examples: [\"big({})\"] } as const;\n\
+               export default async function big() { return Array.from({ length: 20000 }, (_, i) => `line ${i}`); }\n";
+    std::fs::write(folder.path().join("big.ts"), big)?;
+    let host = start_host(Value::Null, json!({ "skills": { "directory": folder.path() } }), None).await?;
+    let result = host.call("skill_big", json!({})).await?;
+    assert_eq!(result.is_error, Some(false), "{}", text_of(&result));
+    let text = text_of(&result);
+    assert!(text.contains("line 0") && text.contains("line 19999") && text.len() < 40_000, "a head-and-tail preview: {} bytes", text.len());
+    let link = result.content.iter().find_map(|block| block.as_resource_link()).context("a resource_link to the whole result")?;
+    assert!(link.uri.starts_with("mcp-code-runtime://results/"), "{}", link.uri);
+    Ok(())
+}

@@ -36,7 +36,7 @@ pub fn run_result(mut outcome: RunOutcome, stats: Option<StatsLevel>, runtime: &
 
 /// Cuts the result and the console of `outcome` to `budget` tokens,
 /// keeping what is cut in `store`; returns the links to what was kept.
-fn fit(outcome: &mut RunOutcome, budget: usize, store: &ResultStore) -> Vec<ContentBlock> {
+pub(super) fn fit(outcome: &mut RunOutcome, budget: usize, store: &ResultStore) -> Vec<ContentBlock> {
     let result = outcome.result.to_string();
     let logs_json = serde_json::to_string(&outcome.logs).unwrap_or_default();
     let Some(shares) = budget::shares(&result, &logs_json, budget) else { return Vec::new() };

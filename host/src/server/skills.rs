@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::config::SkillExposure;
 use crate::outcome::{ErrorKind, RunOutcome};
+use crate::runtime::Runtime;
 use crate::skills::{Skill, SkillError, SkillSet};
 
 /// The prefix of a skill's tool name.
@@ -45,10 +46,22 @@ fn tool(skill: &Skill) -> Tool {
 /// A skill's run as its tool's result: the value (as structured content
 /// when the skill declares an output schema), then its console lines; a
 /// failure as the run's text (structured content would have to match the
-/// output schema, which describes a success).
-pub fn result(skill: &Skill, outcome: &RunOutcome) -> CallToolResult {
+/// output schema, which describes a success). A skill without an output
+/// schema is held to the token budget like `execute_code`: over it, the
+/// answer is the preview and the link to the whole (a declared output is
+/// typed, and so is passed whole).
+pub fn result(skill: &Skill, mut outcome: RunOutcome, runtime: &Runtime) -> CallToolResult {
     if !outcome.ok {
         return CallToolResult::error(vec![ContentBlock::text(outcome.to_text())]);
+    }
+    if skill.meta.output.is_none() {
+        let budget = runtime.config().runtime.limits.max_result_tokens;
+        let links = super::response::fit(&mut outcome, budget, runtime.results());
+        if let Some(truncated) = &outcome.truncated {
+            let mut content = vec![ContentBlock::text(format!("{}\n{}", truncated.preview, truncated.hint))];
+            content.extend(links);
+            return CallToolResult::success(content);
+        }
     }
     if skill.meta.output.is_some() && !outcome.result.is_object() {
         let message = format!("skill `{}` returned {}, but its output schema is an object", skill.name(), kind_of(&outcome.result));
