@@ -2,6 +2,7 @@
 
 mod adoption;
 mod adversarial;
+mod analytics;
 mod approvals;
 mod bridge;
 mod cache;
