@@ -206,8 +206,9 @@ impl Runtime {
             Err(error) => return RunOutcome::rejected(error),
         };
         let context = RunContext::new(Instant::now() + timeout, grant.paused(), request.cancel, self.config.runtime.limits.fuel)
-            .logged(Arc::clone(log));
-        self.run_granted(sandbox, Program::Source(request.code), grant, context, request.observer).await
+            .logged(Arc::clone(log))
+            .observed(request.observer);
+        self.run_granted(sandbox, Program::Source(request.code), grant, context).await
     }
 
     /// Calls a skill as a tool: it may use the servers it declares, under
@@ -228,19 +229,20 @@ impl Runtime {
         let grant = Arc::new(self.bridge.grant(capabilities).with_approver(request.approver));
         let limits = &self.config.runtime.limits;
         let context = RunContext::new(Instant::now() + limits.default_timeout, grant.paused(), request.cancel, limits.fuel)
-            .logged(Arc::clone(log));
+            .logged(Arc::clone(log))
+            .observed(request.observer);
         log.skill(skill.name());
-        self.run_skill(&skill, request.input, grant, context, request.observer).await
+        self.run_skill(&skill, request.input, grant, context).await
     }
 
-    /// Runs `skill` with `input` under `grant`, within what `context` leaves.
+    /// Runs `skill` with `input` under `grant`, within what `context` leaves,
+    /// watched by its observer.
     pub async fn run_skill(
         &self,
         skill: &Skill,
         input: Value,
         grant: Arc<RunGrant>,
         context: RunContext,
-        observer: Option<Arc<dyn RunObserver>>,
     ) -> RunOutcome {
         if let Err(error) = check_input(skill, &input) {
             return RunOutcome::rejected(error);
@@ -254,7 +256,7 @@ impl Runtime {
             Err(error) => return RunOutcome::rejected(RunError::new(ErrorKind::RuntimeError, error.to_string())),
         };
         let program = Program::Skill { bytecode, input: input.to_string() };
-        self.run_granted(sandbox, program, grant, context, observer).await
+        self.run_granted(sandbox, program, grant, context).await
     }
 
     /// Runs `program` in the sandbox with `grant`, revoked when it ends.
@@ -264,14 +266,13 @@ impl Runtime {
         program: Program,
         grant: Arc<RunGrant>,
         context: RunContext,
-        observer: Option<Arc<dyn RunObserver>>,
     ) -> RunOutcome {
         let _revoke = RevokeOnDrop(Arc::clone(&grant));
         let job = Job {
             program,
             timeout: Some(context.time_left()),
             cancel: context.cancel.clone(),
-            observer,
+            observer: context.observer.clone(),
             fuel: Arc::clone(&context.fuel),
             nested: context.is_nested(),
             paused: Arc::clone(&context.paused),

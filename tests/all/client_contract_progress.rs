@@ -366,3 +366,28 @@ async fn progress_is_sent_only_with_a_token_and_its_final_state_before_the_respo
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn an_imported_skills_tool_calls_count_in_its_callers_progress_and_its_console_is_sent_once() -> Result<()> {
+    let data_dir = tempfile::tempdir()?;
+    let (host, recorder) = recording_host(vec!["--data-dir".into(), data_dir.path().display().to_string()]).await?;
+    let skill = json!({
+        "name": "two-calls",
+        "code": "await mcp.call(\"test\", \"slow\", { ms: 100 });\nawait mcp.call(\"test\", \"slow\", { ms: 100 });\nconsole.warn(\"inside\");\nreturn 2;",
+        "description": "Calls the test server twice.",
+        "inputSchema": { "type": "object" },
+        "servers": ["test"],
+    });
+    assert_ne!(host.call("save_skill", skill).await?.is_error, Some(true));
+    set_level(&host, LoggingLevel::Warning).await?;
+    recorder.take_progress();
+    let code = "import { twoCalls } from \"skills/two-calls\";\nawait twoCalls({});\nawait mcp.call(\"test\", \"slow\", { ms: 100 });\nreturn \"done\";";
+    assert_eq!(expect_result(&host.execute(code).await?), &json!("done"));
+    let progress = recorder.progress_until(|last| last.progress == 3.0).await;
+    assert_increasing(&progress);
+    assert_eq!(progress.last().map(|last| last.progress), Some(3.0), "the skill's two calls and the program's one: {progress:?}");
+    let logs = recorder.logs_until(|data| data.as_str().is_some_and(|text| text.contains("inside"))).await;
+    let inside: Vec<_> = logs.iter().filter(|(_, _, data)| data.as_str().is_some_and(|text| text.contains("inside"))).collect();
+    assert_eq!(inside.len(), 1, "the skill's console line is sent once, through its caller: {logs:?}");
+    Ok(())
+}

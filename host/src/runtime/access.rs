@@ -69,7 +69,7 @@ impl ToolAccess for GrantAccess {
         let grant = Arc::new(self.grant.for_skill(&skill.meta.servers));
         context.log.skill(name);
         let name = name.to_owned();
-        Ok(Box::pin(async move { completion(&name, runtime.run_skill(&skill, input, grant, context, None).await) }))
+        Ok(Box::pin(async move { completion(&name, runtime.run_skill(&skill, input, grant, context).await) }))
     }
 
     fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure> {

@@ -22,9 +22,9 @@ use tokio_util::sync::CancellationToken;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::analytics::RunLog;
-use crate::outcome::{ErrorKind, RunError, RunOutcome};
+use crate::outcome::{ErrorKind, LogLine, RunError, RunOutcome};
 use crate::policy::PausedTime;
-use crate::sandbox::{CacheDir, Failure, FailureKind, FuelPool, GUEST_HASH, Sandbox};
+use crate::sandbox::{CacheDir, Failure, FailureKind, FuelPool, GUEST_HASH, RunObserver, Sandbox};
 use crate::skills::{Skill, SkillError};
 
 /// How deeply skills may call skills.
@@ -113,13 +113,20 @@ pub struct RunContext {
     pub depth: u32,
     /// What the run (with its skills) records; off unless [`Self::logged`].
     pub log: Arc<RunLog>,
+    /// Who watches the run (and so the tool calls and progress of its skills).
+    pub observer: Option<Arc<dyn RunObserver>>,
 }
 
 impl RunContext {
     /// The context of a run of its own, which ends at `deadline` plus the
     /// time it waits for approvals (`paused`).
     pub fn new(deadline: Instant, paused: Arc<PausedTime>, cancel: CancellationToken, fuel: u64) -> Self {
-        RunContext { deadline, paused, cancel, fuel: FuelPool::new(fuel), depth: 0, log: RunLog::off() }
+        RunContext { deadline, paused, cancel, fuel: FuelPool::new(fuel), depth: 0, log: RunLog::off(), observer: None }
+    }
+
+    /// The context watched by `observer`.
+    pub fn observed(self, observer: Option<Arc<dyn RunObserver>>) -> Self {
+        RunContext { observer, ..self }
     }
 
     /// The context recording into `log`.
@@ -142,6 +149,7 @@ impl RunContext {
             fuel: Arc::clone(&self.fuel),
             depth: self.depth + 1,
             log: Arc::clone(&self.log),
+            observer: self.observer.clone().map(|caller| Arc::new(SkillObserver(caller)) as Arc<dyn RunObserver>),
         })
     }
 
@@ -153,6 +161,27 @@ impl RunContext {
 
 /// Most console lines of a failed skill quoted in its failure's message.
 const FAILURE_LOG_LINES: usize = 5;
+
+/// What a caller's observer sees of a skill it imported: its tool calls and
+/// progress. Its console lines reach the caller's console (and so the
+/// caller's observer) with the completion, prefixed with the skill.
+struct SkillObserver(Arc<dyn RunObserver>);
+
+impl RunObserver for SkillObserver {
+    fn console_line(&self, _line: &LogLine) {}
+
+    fn tool_call_started(&self, server: &str, tool: &str) {
+        self.0.tool_call_started(server, tool);
+    }
+
+    fn tool_call_finished(&self, server: &str, tool: &str, ok: bool) {
+        self.0.tool_call_finished(server, tool, ok);
+    }
+
+    fn progress(&self, current: f64, total: Option<f64>, message: Option<&str>) {
+        self.0.progress(current, total, message);
+    }
+}
 
 /// A finished skill call as the completion of the caller's operation:
 /// `{value, logs}` (the prelude writes the skill's console lines into the
