@@ -302,7 +302,7 @@ fn headless(page: &Path, profile: &Path, args: &[&str]) -> Result<Output> {
 /// tag contains `marker`.
 fn attribute(dom: &str, marker: &str, attribute: &str) -> Option<String> {
     let at = dom.find(marker)?;
-    let tag_start = dom[..at].rfind('<')?;
+    let tag_start = dom[..=at].rfind('<')?;
     let tag = &dom[tag_start..tag_start + dom[tag_start..].find('>')?];
     let value_start = tag.find(&format!("{attribute}=\""))? + attribute.len() + 2;
     Some(tag[value_start..value_start + tag[value_start..].find('"')?].to_owned())
@@ -323,6 +323,8 @@ async fn the_dashboard_renders_the_runs_in_chromium() -> Result<()> {
     let written = cli("stats", data.path(), &["--html", page.to_str().context("a UTF-8 path")?])?;
     assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
     let html = std::fs::read_to_string(&page)?;
+    // Kept for a person to look at, with the screenshot below.
+    let _ = std::fs::copy(&page, crate::util::target_dir().join("analytics-dashboard.html"));
     for remote in ["http://", "https://", "src=", "@import", "url("] {
         let outside = html.replace("http://www.w3.org/2000/svg", "");
         assert!(!outside.contains(remote), "the page fetches nothing ({remote})");

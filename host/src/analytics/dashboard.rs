@@ -63,7 +63,8 @@ pub fn render(report: &Report, points: &[RunPoint], now_ms: i64, since_ms: Optio
     card(&mut page, "success-rate", "Success rate", &format!("{:.1}%", report.success_rate * 100.0), &format!("{} ok", summary.ok));
     card(&mut page, "p50-ms", "Median duration", &format!("{} ms", number(summary.p50_ms)), &format!("p95 {} ms", number(summary.p95_ms)));
     card(&mut page, "tokens-saved", "Tokens saved", &thousands(summary.tokens.saved), &format!("{} read, {} returned", thousands(summary.tokens.consumed), thousands(summary.tokens.returned)));
-    card(&mut page, "tool-calls", "Tool calls", &summary.tool_calls.to_string(), &format!("{} tools", summary.top_tools.len()));
+    let per_run = if summary.runs == 0 { 0.0 } else { summary.tool_calls as f64 / summary.runs as f64 };
+    card(&mut page, "tool-calls", "Tool calls", &summary.tool_calls.to_string(), &format!("{per_run:.1} per run"));
     page.push_str("</section><section class=\"grid\">");
     let runs = [
         Series { name: "ok", color: OK_COLOR, values: timeline.ok.clone() },
@@ -77,10 +78,11 @@ pub fn render(report: &Report, points: &[RunPoint], now_ms: i64, since_ms: Optio
     figure(&mut page, "Duration percentiles", &svg::lines("durations", &timeline.labels, &durations, "ms"), Some(&durations));
     let saved = [Series { name: "saved", color: SAVED_COLOR, values: timeline.saved.clone() }];
     figure(&mut page, "Tokens saved over time", &svg::columns("tokens", &timeline.labels, &saved, "tokens"), None);
-    let errors: Vec<Bar> = summary.errors.iter().map(|(kind, count)| bar(kind, *count as f64, format!("{count} runs"))).collect();
-    figure(&mut page, "Errors by kind", &svg::bars("errors", &errors, FAILED_COLOR, "runs"), None);
+    let mut errors: Vec<Bar> = summary.errors.iter().map(|(kind, count)| bar(kind, *count as f64, format!("{count} runs"))).collect();
+    errors.sort_by(|one, other| other.value.total_cmp(&one.value));
+    figure(&mut page, "Errors by kind", &svg::bars("errors", &errors, FAILED_COLOR, ""), None);
     let skills: Vec<Bar> = summary.top_skills.iter().map(|used| bar(&used.skill, used.calls as f64, format!("{} calls", used.calls))).collect();
-    figure(&mut page, "Top skills", &svg::bars("skills", &skills, SKILL_COLOR, "calls"), None);
+    figure(&mut page, "Top skills", &svg::bars("skills", &skills, SKILL_COLOR, ""), None);
     let tools: Vec<Bar> = summary
         .top_tools
         .iter()
@@ -89,7 +91,7 @@ pub fn render(report: &Report, points: &[RunPoint], now_ms: i64, since_ms: Optio
             bar(&format!("{}.{}", used.server, used.tool), used.calls as f64, detail)
         })
         .collect();
-    figure(&mut page, "Top tools", &svg::bars("tools", &tools, TOOL_COLOR, "calls"), None);
+    figure(&mut page, "Top tools", &svg::bars("tools", &tools, TOOL_COLOR, ""), None);
     let servers: Vec<Bar> = summary
         .servers
         .iter()

@@ -9,7 +9,7 @@ const WIDTH: f64 = 560.0;
 const HEIGHT: f64 = 220.0;
 const LEFT: f64 = 52.0;
 const RIGHT: f64 = 12.0;
-const TOP: f64 = 12.0;
+const TOP: f64 = 22.0;
 const BOTTOM: f64 = 26.0;
 const ROW: f64 = 26.0;
 const LABEL_WIDTH: f64 = 210.0;
@@ -95,24 +95,25 @@ pub fn lines(chart: &str, labels: &[String], series: &[Series<'_>], unit: &str) 
     svg
 }
 
-/// Horizontal bars, largest first as given, each with its label and value.
+/// Horizontal bars, largest first as given, each with its label and value
+/// (followed by `unit` when there is one).
 pub fn bars(chart: &str, rows: &[Bar], color: &str, unit: &str) -> String {
-    let height = TOP + ROW * rows.len().max(1) as f64 + 4.0;
+    let height = ROW * rows.len().max(1) as f64 + 8.0;
     let top = rows.iter().map(|row| row.value).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
     let mut svg = open(chart, height);
     if rows.is_empty() {
-        let _ = write!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" class=\"empty\">nothing in this window</text>", WIDTH / 2.0, TOP + ROW / 2.0);
+        let _ = write!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" class=\"empty\">nothing in this window</text>", WIDTH / 2.0, ROW * 0.62);
     }
     let room = WIDTH - LABEL_WIDTH - RIGHT - 70.0;
     for (index, row) in rows.iter().enumerate() {
-        let y = TOP + ROW * index as f64;
+        let y = 4.0 + ROW * index as f64;
         let length = (row.value / top * room).max(1.0);
         let _ = write!(
             svg,
             "<g class=\"bar\" data-label=\"{label}\" data-value=\"{value}\"><title>{label}: {detail}</title>\
              <text x=\"{:.1}\" y=\"{:.1}\" class=\"label\" text-anchor=\"end\">{short}</text>\
              <rect x=\"{:.1}\" y=\"{:.1}\" width=\"{length:.1}\" height=\"{:.1}\" rx=\"3\" fill=\"{color}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" class=\"value\">{value} {unit}</text></g>",
+             <text x=\"{:.1}\" y=\"{:.1}\" class=\"value\">{value}{unit}</text></g>",
             LABEL_WIDTH - 8.0,
             y + ROW * 0.62,
             LABEL_WIDTH,
@@ -124,6 +125,7 @@ pub fn bars(chart: &str, rows: &[Bar], color: &str, unit: &str) -> String {
             short = escape(&shorten(&row.label, 30)),
             value = number(row.value),
             detail = escape(&row.detail),
+            unit = if unit.is_empty() { String::new() } else { format!(" {}", escape(unit)) },
         );
     }
     svg.push_str("</svg>");
@@ -157,7 +159,7 @@ fn grid(svg: &mut String, top: f64, unit: &str) {
             compact(value)
         );
     }
-    let _ = write!(svg, "<text x=\"4\" y=\"{:.1}\" class=\"unit\">{}</text>", TOP - 2.0, escape(unit));
+    let _ = write!(svg, "<text x=\"4\" y=\"{:.1}\" class=\"unit\">{}</text>", TOP - 12.0, escape(unit));
 }
 
 /// The first, middle and last bucket's labels under the plot.
