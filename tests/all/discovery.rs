@@ -164,7 +164,7 @@ async fn the_hosts_own_tool_list_stays_small() -> Result<()> {
     let (skills, core): (Vec<_>, Vec<_>) = tools.into_iter().partition(|tool| tool.name.starts_with("skill_"));
     let mut names: Vec<&str> = core.iter().map(|tool| tool.name.as_ref()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["delete_skill", "describe_tools", "execute_code", "list_mcp_servers", "save_skill", "search_tools"]);
+    assert_eq!(names, ["delete_skill", "describe_tools", "execute_code", "list_mcp_servers", "runtime_stats", "save_skill", "search_tools"]);
     let tokenizer = tiktoken_rs::cl100k_base()?;
     let listing = serde_json::to_string(&json!({ "tools": core }))?;
     let tokens = tokenizer.encode_with_special_tokens(&listing).len();

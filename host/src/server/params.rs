@@ -59,6 +59,5 @@ pub struct SaveSkillParams {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DeleteSkillParams {
-    /// The name of a skill saved with save_skill.
     pub name: String,
 }

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use crate::analytics::Window;
 use crate::runtime::Runtime;
 
+/// The tool's description says what `window` is, to keep the tool list small.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RuntimeStatsParams {
-    /// e.g. "24h", "7d" (default: all).
     pub window: Option<String>,
 }
 

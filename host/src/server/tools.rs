@@ -65,8 +65,7 @@ impl CodeRuntimeServer {
         response::run_result(outcome, params.stats, &self.runtime)
     }
 
-    /// List the configured MCP servers: state (running, or failed with the reason) and
-    /// each tool with a one-line description.
+    /// List the configured MCP servers: state (running, or failed and why) and each tool in one line.
     #[tool(name = "list_mcp_servers", title = "List MCP servers and their tools", annotations(read_only_hint = true, open_world_hint = false))]
     async fn list_mcp_servers(&self) -> CallToolResult {
         let statuses = self.runtime.server_statuses().await;
@@ -75,8 +74,7 @@ impl CodeRuntimeServer {
         result
     }
 
-    /// Find tools of the MCP servers by what they do, best first. `detail`: `name`, `summary`
-    /// (default) or `full` (TypeScript declaration).
+    /// Find tools of the MCP servers by what they do, best first.
     #[tool(name = "search_tools", title = "Search MCP tools", annotations(read_only_hint = true, open_world_hint = false))]
     async fn search_tools(&self, Parameters(params): Parameters<SearchToolsParams>) -> CallToolResult {
         let detail = params.detail.unwrap_or_default();
@@ -131,8 +129,8 @@ impl CodeRuntimeServer {
         }
     }
 
-    /// Runs, success rate, p50/p95 duration, errors, top skills and tools, tokens saved.
-    #[tool(name = "runtime_stats", annotations(read_only_hint = true, open_world_hint = false))]
+    /// Runs, success rate, p50/p95 ms, errors, top skills and tools, tokens saved; `window` such as "7d" (default all).
+    #[tool(name = "runtime_stats", annotations(read_only_hint = true))]
     async fn runtime_stats(&self, Parameters(params): Parameters<stats::RuntimeStatsParams>) -> CallToolResult {
         stats::report(&self.runtime, params).await
     }
