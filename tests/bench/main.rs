@@ -38,6 +38,9 @@
 //!   answer, and the host's RSS over 100,000 mixed runs that succeed, fail and
 //!   hit every limit.
 //!
+//! - Analytics (`analytics.rs`): what recording adds to a trivial run, the
+//!   writer's rate, and opening a full database. `bench analytics` runs only this.
+//!
 //! - Search (`search_quality.rs`): the evaluation set's exact top-1 and top-3,
 //!   and one search over 5,000 synthetic tools. `bench search` runs only this.
 //!
@@ -52,6 +55,7 @@
 //! target does not fail the benchmark: it exits non-zero only when something
 //! could not run.
 
+mod analytics;
 mod child;
 mod report;
 mod search_quality;
@@ -131,6 +135,12 @@ async fn main() -> Result<()> {
         println!("{}", report.json_line());
         return Ok(());
     }
+    if std::env::args().nth(1).as_deref() == Some("analytics") {
+        report.section("analytics");
+        bounded("analytics", SECTION_LIMIT, analytics::measure(&paths, &mut report)).await?;
+        println!("{}", report.json_line());
+        return Ok(());
+    }
     if std::env::args().nth(1).as_deref() == Some("hardening") {
         // `bench hardening`: only the overshoot and soak figures
         hardening(&paths, &mut report).await?;
@@ -161,6 +171,9 @@ async fn main() -> Result<()> {
 
     report.section("skills");
     bounded("skills", SECTION_LIMIT, skills::measure(&paths, &mut report)).await?;
+
+    report.section("analytics");
+    bounded("analytics", SECTION_LIMIT, analytics::measure(&paths, &mut report)).await?;
 
     report.section("in-process breakdown (library, median of 1,000 runs)");
     bounded("in-process breakdown", SECTION_LIMIT, phases(&paths, &mut report)).await?;
