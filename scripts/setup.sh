@@ -3,7 +3,8 @@
 # Debian's clang/wasi-libc toolchain for the guest (rquickjs-sys would otherwise
 # download a WASI SDK), OpenSSL headers for HTTPS to downstream servers, the
 # wasm32-wasip2 Rust target, the npm packages the tests use as real downstream
-# MCP servers (pinned in tests/package-lock.json), and the Python MCP SDK the
+# MCP servers (pinned in tests/package-lock.json), those of the in-repo ide
+# server (servers/ide/package-lock.json), and the Python MCP SDK the
 # tests use as a second client (tests/requirements.txt). Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,12 @@ fi
 if [ ! -f tests/node_modules/.package-lock.json ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
   echo "setup: installing the npm packages of the tests" >&2
   npm ci --prefix tests --no-audit --no-fund --loglevel=error
+fi
+
+# The in-repo `ide` MCP server (servers/ide: the TypeScript compiler and the MCP SDK).
+if [ ! -f servers/ide/node_modules/.package-lock.json ] || [ servers/ide/package-lock.json -nt servers/ide/node_modules/.package-lock.json ]; then
+  echo "setup: installing the npm packages of servers/ide" >&2
+  npm ci --prefix servers/ide --no-audit --no-fund --loglevel=error
 fi
 
 # The seed plan's task-master-ai (large: about 1.4 GB, a minute to install).
