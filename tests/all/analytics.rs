@@ -262,6 +262,11 @@ async fn a_corrupt_database_stops_the_host_with_a_clear_error_and_is_kept() -> R
     assert_eq!(std::fs::read(&database)?, garbage, "the file is left as it is");
     let stats = cli("stats", data.path(), &[])?;
     assert!(!stats.status.success() && String::from_utf8_lossy(&stats.stderr).contains("corrupt"), "{stats:?}");
+    let doctor = cli("doctor", data.path(), &["--json"])?;
+    let checks: Value = serde_json::from_slice(&doctor.stdout)?;
+    let check = checks["checks"].as_array().into_iter().flatten().find(|check| check["check"] == json!("analytics")).context("an analytics check")?;
+    assert_eq!(check["verdict"], json!("fail"), "{check}");
+    assert!(check["detail"].as_str().unwrap_or("").contains("corrupt") && !doctor.status.success(), "{check}");
     // Turned off, the host serves without it.
     std::fs::write(&config, r#"{"mcpServers": {}, "codeRuntime": {"analytics": {"enabled": false}}}"#)?;
     let host = Host::start_with(HostOptions {

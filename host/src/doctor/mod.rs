@@ -3,12 +3,14 @@
 //! The checks: the config parses; every server starts within its timeout
 //! (else the reason and the last lines of its stderr, see [`tail`]); what each
 //! server's `tools/list` costs a model in tokens (cl100k), and what code mode
-//! saves; the data folder is writable; the guest runs a trivial program; the
+//! saves; the data folder is writable; its record of runs (`runtime.db`)
+//! opens and passes SQLite's quick check; the guest runs a trivial program; the
 //! compiled-code cache is present, the user's own and fresh.
 //!
 //! It reads the sandbox's cache rules but does not enforce them: the sandbox
-//! does. It changes nothing but the cache (a run fills it) and a probe file in
-//! the data folder, which it removes.
+//! does. It changes nothing but the cache (a run fills it), a probe file in
+//! the data folder, which it removes, and an older `runtime.db`'s schema,
+//! which opening migrates (as `serve` would).
 
 pub mod tail;
 
@@ -24,6 +26,7 @@ use crate::bridge::Bridge;
 use crate::config::Config;
 use crate::runtime::{ExecuteRequest, Runtime};
 use crate::sandbox::{CacheDir, CacheError};
+use crate::store::{self, AnalyticsStore};
 use crate::typegen::ToolInfo;
 pub use tail::StderrTail;
 
@@ -98,6 +101,7 @@ pub async fn diagnose(request: Request) -> Report {
     };
     checks.extend(servers(&config, &request.tail).await);
     checks.push(data_dir(request.data_dir.as_deref()));
+    checks.extend(request.data_dir.as_deref().map(|dir| analytics(&config, dir)));
     let guest = guest(&config).await;
     checks.push(cache(&config.runtime.cache_dir, request.guest_build));
     checks.push(guest);
@@ -176,6 +180,21 @@ fn data_dir(dir: Option<&Path>) -> Check {
     match written {
         Ok(()) => Check::new("data dir", Verdict::Ok, format!("{} is writable", dir.display())),
         Err(error) => Check::new("data dir", Verdict::Fail, format!("{} is not writable: {error} (choose another with --data-dir)", dir.display())),
+    }
+}
+
+/// Whether `serve` can record runs in `dir`'s database.
+fn analytics(config: &Config, dir: &Path) -> Check {
+    if !config.runtime.analytics.enabled {
+        return Check::new("analytics", Verdict::Ok, "off (codeRuntime.analytics.enabled is false)");
+    }
+    match store::open_existing(dir) {
+        Ok(None) => Check::new("analytics", Verdict::Ok, "no runs recorded yet"),
+        Ok(Some(mut opened)) => match opened.summary(None, 0) {
+            Ok(summary) => Check::new("analytics", Verdict::Ok, format!("{} runs recorded in {}", summary.runs, dir.join(store::DATABASE_FILE).display())),
+            Err(error) => Check::new("analytics", Verdict::Fail, error.to_string()),
+        },
+        Err(error) => Check::new("analytics", Verdict::Fail, error.to_string()),
     }
 }
 
