@@ -17,13 +17,19 @@
 //! offered by the server as tools and importable modules; the runtime
 //! compiles each once and runs each call in a sandbox of its own.
 //!
+//! Every run the host serves is recorded by the [`analytics`] (with an audit
+//! log of every downstream call) in the [`store`], the host's database in the
+//! data folder (SQLite behind a per-concern trait).
+//!
 //! The other commands have a module each: [`migrate`] (from a Claude setup
 //! to code mode), [`doctor`] (checks a setup), [`declarations`] (`types
-//! --out`) and [`terminal`] (what `run` shows on a terminal).
+//! --out`) and [`terminal`] (what `run` shows on a terminal); `stats` and
+//! `audit` read the [`analytics`].
 //!
 //! Dependencies point one way: `server` → `runtime` → `sandbox`, `bridge`,
 //! `skills`;
-//! `sandbox` knows nothing of MCP; `policy`, `transpile` and `outcome` are pure.
+//! `runtime` → `analytics` → `store`; `sandbox` knows nothing of MCP;
+//! `policy`, `transpile` and `outcome` are pure.
 
 pub mod analytics;
 pub mod bridge;
