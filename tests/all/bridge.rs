@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use crate::util::{Host, HostOptions, expect_error, expect_result, npm_server, process_exists, test_server_binary, wait_for_exit};
@@ -387,4 +387,24 @@ fn child_pids(parent: u32) -> Vec<u32> {
 fn parent_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::test]
+async fn search_sees_a_changed_tool_list_despite_its_cached_index() -> Result<()> {
+    let host = host_with_test_server(Value::Null).await?;
+    let search = "return (await mcp.search('added later', { detail: 'name', limit: 100 })).map((t) => t.name);";
+    let before = host.execute(search).await?;
+    assert!(!expect_result(&before).as_array().context("names")?.contains(&json!("test.added_later")), "{before}");
+    let again = host.execute(search).await?;
+    assert_eq!(expect_result(&again), expect_result(&before), "the same tools, the same (cached) ranking");
+    expect_result(&host.execute("await mcp.call('test', 'notify_change', {}); return 1;").await?);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let after = host.execute(search).await?;
+        if expect_result(&after).as_array().context("names")?.contains(&json!("test.added_later")) {
+            return Ok(());
+        }
+        assert!(Instant::now() < deadline, "search never found the new tool: {after}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -31,7 +31,7 @@ use tokio::sync::Semaphore;
 use super::downstream::Downstream;
 use super::results::json_len;
 use crate::policy::{Policy, ToolHints};
-use crate::search::{Query, QueryError, ToolIndex};
+use crate::search::{IndexCache, Query, QueryError, ToolIndex};
 use crate::typegen::{self, ToolInfo};
 
 /// The most results one search returns.
@@ -68,16 +68,23 @@ pub struct Described {
 }
 
 /// Runs discovery work on tokio's blocking pool, as many jobs at once as the
-/// machine has cores, so it never holds an async worker.
+/// machine has cores, so it never holds an async worker; and keeps the search
+/// indexes that work reuses.
 #[derive(Clone)]
 pub struct Workers {
     permits: Arc<Semaphore>,
+    indexes: Arc<IndexCache>,
 }
 
 impl Workers {
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Workers { permits: Arc::new(Semaphore::new(cores)) }
+        Workers { permits: Arc::new(Semaphore::new(cores)), indexes: Arc::default() }
+    }
+
+    /// The search indexes of recent tool sets.
+    pub fn indexes(&self) -> &Arc<IndexCache> {
+        &self.indexes
     }
 
     /// Runs `work` off the async workers once a slot is free.
@@ -144,33 +151,47 @@ pub struct Catalog {
     servers: Vec<(String, Vec<ToolInfo>)>,
     /// Servers whose tools could not be listed, with the reason.
     pub unavailable: Vec<(String, String)>,
+    /// Identifies the tool lists (and skills) this catalog was made of, to
+    /// find their search index in `indexes`.
+    key: u64,
+    /// The servers' tool lists, which keep `key` unique while it is cached.
+    sources: Vec<Arc<Vec<Tool>>>,
+    indexes: Arc<IndexCache>,
 }
 
 impl Catalog {
-    /// Lists the allowed tools of `servers`, concurrently.
-    pub(super) async fn gather(servers: &[Arc<Downstream>], policy: &Arc<Policy>) -> Catalog {
+    /// Lists the allowed tools of `servers`, concurrently; searches use
+    /// (and fill) `indexes`.
+    pub(super) async fn gather(servers: &[Arc<Downstream>], policy: &Arc<Policy>, indexes: &Arc<IndexCache>) -> Catalog {
         let listings: Vec<_> = servers
             .iter()
             .map(|server| {
                 let server = Arc::clone(server);
                 let policy = Arc::clone(policy);
                 tokio::spawn(async move {
-                    let listed = server
-                        .tools()
-                        .await
-                        .map(|tools| allowed_tools(&policy, server.name(), &tools).map(tool_info).collect::<Vec<_>>());
+                    let listed = server.tools().await.map(|tools| {
+                        let allowed = allowed_tools(&policy, server.name(), &tools).map(tool_info).collect::<Vec<_>>();
+                        (allowed, tools)
+                    });
                     (server.name().to_owned(), listed.map_err(|error| error.to_string()))
                 })
             })
             .collect();
-        let mut catalog = Catalog { servers: Vec::new(), unavailable: Vec::new() };
+        let mut catalog = Catalog { servers: Vec::new(), unavailable: Vec::new(), key: 0, sources: Vec::new(), indexes: Arc::clone(indexes) };
+        let mut key = xxhash_rust::xxh3::Xxh3::new();
         for listing in listings {
             match listing.await {
-                Ok((name, Ok(tools))) => catalog.servers.push((name, tools)),
+                Ok((name, Ok((tools, source)))) => {
+                    key.update(name.as_bytes());
+                    key.update(&(Arc::as_ptr(&source) as usize).to_le_bytes());
+                    catalog.servers.push((name, tools));
+                    catalog.sources.push(source);
+                }
                 Ok((name, Err(reason))) => catalog.unavailable.push((name, reason)),
                 Err(_) => {}
             }
         }
+        catalog.key = key.digest();
         catalog
     }
 
@@ -178,6 +199,8 @@ impl Catalog {
     /// skill): search finds them as `skills/<name>`, describe declares them.
     pub fn with_skills(mut self, skills: Vec<ToolInfo>) -> Self {
         if !skills.is_empty() {
+            let described = serde_json::to_vec(&skills).unwrap_or_default();
+            self.key ^= xxhash_rust::xxh3::xxh3_64(&described).rotate_left(1);
             self.servers.push((SKILLS_GROUP.to_owned(), skills));
         }
         self
@@ -203,7 +226,10 @@ impl Catalog {
         max_bytes: usize,
         interrupted: &dyn Fn() -> bool,
     ) -> Result<Vec<Found>, DiscoveryError> {
-        let index = ToolIndex::new(self.servers.iter().flat_map(|(server, tools)| tools.iter().map(move |tool| (server.as_str(), tool))));
+        let pins = self.sources.iter().map(|source| Arc::clone(source) as Arc<dyn std::any::Any + Send + Sync>).collect();
+        let index = self.indexes.get_or_build(self.key, pins, || {
+            ToolIndex::new(self.servers.iter().flat_map(|(server, tools)| tools.iter().map(move |tool| (server.as_str(), tool))))
+        });
         let hits = index.search(query, limit.min(MAX_SEARCH_RESULTS), interrupted).ok_or(DiscoveryError::Interrupted)?;
         let mut results = Vec::with_capacity(hits.len());
         let mut bytes = 2; // `[]`
@@ -335,7 +361,13 @@ mod tests {
             input_schema: json!({"type": "object", "properties": {"host": {"type": "string"}}}),
             output_schema: None,
         };
-        Catalog { servers: vec![("net".into(), (0..tools_per_server).map(tool).collect())], unavailable: vec![] }
+        Catalog {
+            servers: vec![("net".into(), (0..tools_per_server).map(tool).collect())],
+            unavailable: vec![],
+            key: tools_per_server as u64,
+            sources: vec![],
+            indexes: Arc::default(),
+        }
     }
 
     fn names(items: &[&str]) -> Vec<String> {

@@ -261,7 +261,8 @@ impl RunGrant {
     fn catalog(&self, skills: Vec<ToolInfo>) -> impl Future<Output = Catalog> + Send + 'static {
         let visible = self.visible.clone();
         let policy = Arc::clone(&self.policy);
-        async move { Catalog::gather(&visible, &policy).await.with_skills(skills) }
+        let indexes = Arc::clone(self.workers.indexes());
+        async move { Catalog::gather(&visible, &policy, &indexes).await.with_skills(skills) }
     }
 }
 

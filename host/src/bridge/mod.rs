@@ -121,7 +121,7 @@ impl Bridge {
 
     /// The allowed tools of every server, starting servers as needed.
     pub async fn catalog(&self) -> Catalog {
-        Catalog::gather(&self.servers, &self.policy).await
+        Catalog::gather(&self.servers, &self.policy, self.workers.indexes()).await
     }
 
     /// `search_tools`: the same ranking as a run's `mcp.search`, off the

@@ -65,11 +65,17 @@
 //! tool, so the work a query causes is bounded and stops when the caller no
 //! longer wants it.
 //!
+//! An index is kept between searches while its tools do not change
+//! ([`IndexCache`]): a search then only ranks.
+//!
 //! [BM25F]: https://en.wikipedia.org/wiki/Okapi_BM25#Modifications
 
+mod cache;
 #[cfg(test)]
 mod tests;
 mod text;
+
+pub use cache::IndexCache;
 
 use std::collections::{HashMap, HashSet};
 
