@@ -1,12 +1,13 @@
-//! The host's database: what persists between runs and between hosts. Today
-//! it holds the analytics (a record of every run) and the audit log (every
-//! downstream call); sessions and a persisted cache are to join it.
+//! The host's database: what persists between runs and between hosts: the
+//! analytics (a record of every run), the audit log (every downstream call),
+//! the sessions and the saved cache.
 //!
 //! # The seam
 //!
-//! Callers see traits, one per concern ([`AnalyticsStore`] now; a
-//! `SessionStore` or `CacheStore` later), gathered by [`Store`]. The only
-//! backend is [`SqliteStore`]: one embedded SQLite file in the data folder
+//! Callers see traits, one per concern ([`AnalyticsStore`], [`SessionStore`],
+//! [`CacheStore`]), gathered by [`Store`] (and by [`StateStore`] for the
+//! sessions and the cache alone). The database backend is [`SqliteStore`]:
+//! one embedded SQLite file in the data folder
 //! (see [`open`]). A shared server backend for hosts on several machines
 //! (PostgreSQL) is another type implementing the same traits with its own
 //! SQL and migrations, chosen in [`open`] by configuration; nothing above
@@ -30,15 +31,23 @@
 //! binary knows is an error ([`StoreError::Corrupt`],
 //! [`StoreError::NewerSchema`]) and is never replaced or changed.
 //!
+//! A host without a database keeps its sessions in a [`MemoryStore`] instead.
+//!
 //! It must not know the runtime, the sandbox or MCP: its rows are plain data.
 
 mod analytics;
+mod cache;
+mod memory;
+mod sessions;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use analytics::{AnalyticsStore, AuditEntry, CallRow, Retention, RunPoint, RunRow, ServerUse, SkillUse, Summary, Tokens, ToolUse};
+pub use cache::{CacheRow, CacheStore};
+pub use memory::MemoryStore;
+pub use sessions::{SessionChange, SessionRow, SessionStore};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 
 /// The database's file name in the data folder.
@@ -47,9 +56,14 @@ pub const DATABASE_FILE: &str = "runtime.db";
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every concern a backend stores.
-pub trait Store: AnalyticsStore + Send {}
+pub trait Store: AnalyticsStore + StateStore {}
 
-impl<T: AnalyticsStore + Send> Store for T {}
+impl<T: AnalyticsStore + StateStore> Store for T {}
+
+/// The state that outlives runs: sessions and the saved cache.
+pub trait StateStore: SessionStore + CacheStore + Send {}
+
+impl<T: SessionStore + CacheStore + Send> StateStore for T {}
 
 /// Why the database cannot be used.
 #[derive(Debug, thiserror::Error)]

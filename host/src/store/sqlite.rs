@@ -1,8 +1,10 @@
 //! The SQLite backend: opening the file (its folder, mode, pragmas), checking
-//! it and migrating its schema. The analytics' queries are in [`analytics`].
+//! it and migrating its schema. The analytics' queries are in [`analytics`],
+//! the sessions' and the saved cache's in [`state`].
 
 mod analytics;
 mod migrations;
+mod state;
 
 use std::path::{Path, PathBuf};
 

@@ -39,4 +39,19 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX calls_run_id ON calls (run_id);
     CREATE INDEX calls_at ON calls (at);",
+    // 2: the sessions and the saved cache of programs.
+    "CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_last_used ON sessions (last_used);
+    CREATE TABLE cache_entries (
+        position INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        value TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    );",
 ];
