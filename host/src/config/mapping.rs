@@ -213,6 +213,7 @@ impl<'a> Loader<'a> {
             )?),
             None => validate::default_cache_dir(self.env),
         };
+        let cache = super::state::cache(&raw.cache, &raw.servers).map_err(|message| self.invalid(message))?;
         Ok(RuntimeSettings {
             limits: validate::limits(&raw.limits).map_err(|message| self.invalid(message))?,
             policy: self.policy(raw.servers, servers).asking_destructive(raw.ask_destructive),
@@ -227,6 +228,8 @@ impl<'a> Loader<'a> {
             stats_level: raw.stats_level,
             result_store: validate::result_store(&raw.result_store),
             analytics: validate::analytics(&raw.analytics),
+            cache,
+            sessions: super::state::sessions(&raw.sessions),
         })
     }
 

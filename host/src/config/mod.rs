@@ -47,6 +47,7 @@
 mod expand;
 mod mapping;
 mod raw;
+mod state;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -58,6 +59,8 @@ use serde::Deserialize;
 
 use crate::outcome::StatsLevel;
 use crate::policy::Policy;
+
+pub use state::{CacheSettings, SessionSettings, ToolCaching};
 
 /// Everything read from one config file.
 #[derive(Debug, Clone)]
@@ -114,6 +117,8 @@ pub struct RuntimeSettings {
     pub stats_level: StatsLevel,
     pub result_store: ResultStoreSettings,
     pub analytics: AnalyticsSettings,
+    pub cache: CacheSettings,
+    pub sessions: SessionSettings,
 }
 
 /// `codeRuntime.analytics`: the record of runs and downstream calls kept in

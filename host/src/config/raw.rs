@@ -114,6 +114,33 @@ pub(super) struct RawRuntime {
     pub stats_level: StatsLevel,
     pub result_store: RawResultStore,
     pub analytics: RawAnalytics,
+    pub cache: RawCache,
+    pub sessions: RawSessions,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(
+    default,
+    rename_all = "camelCase",
+    expecting = "the `codeRuntime.cache` object"
+)]
+pub(super) struct RawCache {
+    pub max_entries: Option<NonZeroUsize>,
+    pub max_bytes: Option<NonZeroUsize>,
+    pub max_value_bytes: Option<NonZeroUsize>,
+    pub persist: Option<bool>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(
+    default,
+    rename_all = "camelCase",
+    expecting = "the `codeRuntime.sessions` object"
+)]
+pub(super) struct RawSessions {
+    pub idle_timeout_ms: Option<NonZeroU64>,
+    pub max_bytes: Option<NonZeroUsize>,
+    pub max_sessions: Option<NonZeroU64>,
 }
 
 #[derive(Default, Deserialize)]
@@ -202,6 +229,9 @@ pub(super) struct RawServerRules {
     pub ask_tools: Vec<String>,
     pub ask_destructive: Option<bool>,
     pub max_calls_per_run: Option<u32>,
+    pub cache_tools: Vec<String>,
+    pub cache_read_only: Option<bool>,
+    pub cache_ttl_ms: Option<NonZeroU64>,
 }
 
 /// Deserializes the file, adding a warning for each unknown key below the top level.

@@ -81,6 +81,8 @@ impl Default for RuntimeSettings {
             stats_level: Default::default(),
             result_store: ResultStoreSettings::default(),
             analytics: AnalyticsSettings::default(),
+            cache: Default::default(),
+            sessions: Default::default(),
         }
     }
 }
