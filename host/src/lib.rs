@@ -44,6 +44,7 @@ pub mod runtime;
 pub mod sandbox;
 pub mod search;
 pub mod skills;
+pub mod state;
 pub mod server;
 pub mod store;
 pub mod terminal;
