@@ -238,6 +238,19 @@ pub struct RunStats {
     /// The approval decisions of the run; absent when nothing was asked.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<crate::policy::ApprovalRecord>,
+    /// The run's calls of cacheable tools, answered from the cache or not;
+    /// absent when it made none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache: CacheUse,
+}
+
+/// How a run's calls of cacheable tools fared in the cache of tool calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct CacheUse {
+    /// Answered from the cache, without calling the server.
+    pub hits: u32,
+    /// Sent to the server (and their results kept).
+    pub misses: u32,
 }
 
 /// Tool use of one server during one run.

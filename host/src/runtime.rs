@@ -283,6 +283,7 @@ impl Runtime {
         let drift = grant.take_drift_warnings().into_iter().map(|message| LogLine { level: LogLevel::Warn, message });
         outcome.logs.extend(drift);
         outcome.stats.approvals = grant.approvals();
+        outcome.stats.cache = grant.cache_use();
         outcome
     }
 

@@ -12,7 +12,9 @@
 //! [`ToolLimits::max_completion_bytes`]. A result within the budget is checked
 //! against its tool's `outputSchema` (see `schema_drift`): a mismatch is a
 //! warning the grant keeps for the run's logs, never an error. The grant also
-//! keeps the per-server statistics reported with the run.
+//! keeps the per-server statistics reported with the run. A call of a
+//! cacheable tool may be answered from the cache of tool calls (see
+//! `tool_cache`), once the policy (and any approval) allowed it.
 //!
 //! Refusals and failures are [`BridgeError`]s; the runtime maps them to what
 //! the sandbox reports. This module knows nothing of the sandbox.
@@ -28,7 +30,8 @@ use super::catalog::{Catalog, Detail, DiscoveryError, MAX_DISCOVERY_BYTES, Worke
 use super::downstream::{Downstream, DownstreamError};
 use super::results::{ResultError, completion, content_bytes};
 use super::schema_drift::RunDrift;
-use crate::outcome::ServerUsage;
+use super::tool_cache::{CachePlan, RunToolCache};
+use crate::outcome::{CacheUse, ServerUsage};
 use crate::policy::approval::summarize_arguments;
 use crate::policy::{ApprovalDecision, ApprovalRequest, Approver, Capabilities, CapabilityError, Clearance, Policy};
 use crate::search::Query;
@@ -86,6 +89,7 @@ pub struct RunGrant {
     approver: Option<Arc<dyn Approver>>,
     /// Results checked against their tools' output schemas, and the warnings.
     drift: Arc<RunDrift>,
+    tool_cache: RunToolCache,
 }
 
 impl RunGrant {
@@ -96,9 +100,15 @@ impl RunGrant {
         limits: ToolLimits,
         workers: Workers,
         drift: RunDrift,
+        tool_cache: RunToolCache,
     ) -> Self {
         let drift = Arc::new(drift);
-        RunGrant { visible, capabilities: Arc::new(capabilities), policy, limits, workers, usage: Arc::default(), approver: None, drift }
+        RunGrant { visible, capabilities: Arc::new(capabilities), policy, limits, workers, usage: Arc::default(), approver: None, drift, tool_cache }
+    }
+
+    /// How the run's (and its skills') cacheable calls fared in the cache.
+    pub fn cache_use(&self) -> CacheUse {
+        self.tool_cache.usage()
     }
 
     /// The warnings about results that drift from their tools' output
@@ -153,6 +163,7 @@ impl RunGrant {
             usage: Arc::clone(&self.usage),
             approver: self.approver.clone(),
             drift: Arc::new(self.drift.for_skill()),
+            tool_cache: self.tool_cache.clone(),
         }
     }
 
@@ -181,6 +192,7 @@ impl RunGrant {
             usage: Arc::clone(&self.usage),
             approver: self.approver.clone(),
             drift: Arc::clone(&self.drift),
+            cache: self.tool_cache.clone(),
         };
         self.usage.lock().expect("usage lock").entry(server.to_owned()).or_default().calls += 1;
         Ok(call.run())
@@ -288,6 +300,7 @@ struct ToolCall {
     usage: Arc<Mutex<BTreeMap<String, ServerUsage>>>,
     approver: Option<Arc<dyn Approver>>,
     drift: Arc<RunDrift>,
+    cache: RunToolCache,
 }
 
 impl ToolCall {
@@ -309,16 +322,27 @@ impl ToolCall {
         let tools = self.downstream.tools().await?;
         let found = resolve_tool(&tools, &self.requested).ok_or_else(|| unknown_tool(&tools, server, &self.requested))?;
         let tool = found.name.as_ref();
-        if let Clearance::NeedsApproval { reason } = self.capabilities.check_tool(server, tool, super::catalog::tool_hints(found))? {
+        let hints = super::catalog::tool_hints(found);
+        if let Clearance::NeedsApproval { reason } = self.capabilities.check_tool(server, tool, hints)? {
             self.approve(server, tool, reason).await?;
         }
+        let plan = match self.cache.plan(server, tool, hints.read_only, &self.arguments) {
+            CachePlan::Hit(hit) => {
+                *bytes_in = hit.bytes_in;
+                self.capabilities.receive(*bytes_in)?;
+                return Ok(hit.completion.to_string());
+            }
+            plan => plan,
+        };
         let arguments: JsonObject =
             serde_json::from_str(&std::mem::take(&mut self.arguments)).map_err(|error| BridgeError::InvalidArguments(error.to_string()))?;
         let result = self.downstream.call(tool, arguments, self.limits.call_timeout).await?;
         *bytes_in = content_bytes(&result);
         self.capabilities.receive(*bytes_in)?;
         self.drift.check(server, found, &result);
-        Ok(completion(&result, self.limits.max_completion_bytes)?)
+        let completion = completion(&result, self.limits.max_completion_bytes)?;
+        plan.finish(&completion, *bytes_in);
+        Ok(completion)
     }
 }
 

@@ -17,6 +17,7 @@ mod grant;
 mod http;
 mod results;
 mod schema_drift;
+mod tool_cache;
 
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ use catalog::{MAX_DISCOVERY_BYTES, Workers};
 
 use downstream::Downstream;
 use schema_drift::{RunDrift, SchemaChecks};
+use tool_cache::{RunToolCache, ToolCache};
 
 pub struct Bridge {
     servers: Vec<Arc<Downstream>>,
@@ -45,6 +47,8 @@ pub struct Bridge {
     workers: Workers,
     /// The tools' output schemas, compiled once for every run.
     schema_checks: Arc<SchemaChecks>,
+    /// Results of cacheable tool calls, shared by every run.
+    tool_cache: Arc<ToolCache>,
 }
 
 /// What `list_mcp_servers` reports of one server.
@@ -76,7 +80,8 @@ impl Bridge {
             approval_timeout: limits.approval_timeout,
             max_completion_bytes: limits.memory_bytes,
         };
-        Bridge { servers, policy: Arc::new(settings.policy.clone()), budget, limits: tool_limits, workers: Workers::new(), schema_checks: Arc::default() }
+        let tool_cache = ToolCache::new(&settings.cache);
+        Bridge { servers, policy: Arc::new(settings.policy.clone()), budget, limits: tool_limits, workers: Workers::new(), schema_checks: Arc::default(), tool_cache }
     }
 
     pub fn server_names(&self) -> Vec<String> {
@@ -93,7 +98,8 @@ impl Bridge {
     pub fn grant(&self, capabilities: Capabilities) -> RunGrant {
         let visible = self.servers.iter().filter(|server| capabilities.visible().iter().any(|name| name == server.name())).cloned().collect();
         let drift = RunDrift::new(Arc::clone(&self.schema_checks));
-        RunGrant::new(visible, capabilities, Arc::clone(&self.policy), self.limits, self.workers.clone(), drift)
+        let tool_cache = RunToolCache::new(Arc::clone(&self.tool_cache));
+        RunGrant::new(visible, capabilities, Arc::clone(&self.policy), self.limits, self.workers.clone(), drift, tool_cache)
     }
 
     /// Starts every server now, concurrently (`startServers: "eager"`).
