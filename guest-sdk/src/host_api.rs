@@ -9,6 +9,7 @@ use crate::mcp::code_runtime::console::{self, Level};
 use crate::positions;
 use crate::mcp::code_runtime::events;
 use crate::mcp::code_runtime::skills;
+use crate::mcp::code_runtime::state::{self, StateError, StateErrorKind};
 use crate::mcp::code_runtime::tools;
 use crate::mcp::code_runtime::types::Failure;
 
@@ -50,7 +51,55 @@ pub fn install<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         "callSkill",
         Func::from(|ctx: Ctx<'js>, name: String, input: String| started(&ctx, skills::call_skill(&name, &input))),
     )?;
+    install_state(&host)?;
     Ok(host)
+}
+
+/// The `state` imports: the cache and sessions, answered at once.
+fn install_state<'js>(host: &Object<'js>) -> Result<()> {
+    host.set("cacheGet", Func::from(|ctx: Ctx<'js>, key: String| answered(&ctx, state::cache_get(&key))))?;
+    host.set(
+        "cacheSet",
+        Func::from(|ctx: Ctx<'js>, key: String, value: String, ttl: Option<f64>| answered(&ctx, state::cache_set(&key, &value, ttl))),
+    )?;
+    host.set(
+        "cacheInvalidate",
+        Func::from(|ctx: Ctx<'js>, pattern: Option<String>| answered(&ctx, state::cache_invalidate(pattern.as_deref()))),
+    )?;
+    host.set("cacheStats", Func::from(state::cache_stats))?;
+    host.set("sessionGet", Func::from(|ctx: Ctx<'js>| answered(&ctx, state::session_get())))?;
+    host.set("sessionSet", Func::from(|ctx: Ctx<'js>, data: String| answered(&ctx, state::session_set(&data))))?;
+    host.set("sessionUpdate", Func::from(|ctx: Ctx<'js>, partial: String| answered(&ctx, state::session_update(&partial))))?;
+    host.set(
+        "sessionsCreate",
+        Func::from(|ctx: Ctx<'js>, kind: String, data: String| answered(&ctx, state::sessions_create(&kind, &data))),
+    )?;
+    host.set("sessionsGet", Func::from(|ctx: Ctx<'js>, id: String| answered(&ctx, state::sessions_get(&id))))?;
+    host.set("sessionsDestroy", Func::from(|ctx: Ctx<'js>, id: String| answered(&ctx, state::sessions_destroy(&id))))?;
+    Ok(())
+}
+
+/// A state call's answer (`none` becomes `undefined`), or for a refusal the
+/// object `{stateError, message}` the prelude turns into an error.
+fn answered<'js, T: IntoJs<'js>>(ctx: &Ctx<'js>, answer: std::result::Result<T, StateError>) -> Result<Value<'js>> {
+    match answer {
+        Ok(value) => value.into_js(ctx),
+        Err(error) => {
+            let refusal = Object::new(ctx.clone())?;
+            refusal.set("stateError", state_error_name(error.kind))?;
+            refusal.set("message", error.message)?;
+            Ok(refusal.into_value())
+        }
+    }
+}
+
+fn state_error_name(kind: StateErrorKind) -> &'static str {
+    match kind {
+        StateErrorKind::Invalid => "invalid",
+        StateErrorKind::OutOfRange => "out_of_range",
+        StateErrorKind::NoSession => "no_session",
+        StateErrorKind::Unavailable => "unavailable",
+    }
 }
 
 /// The op id of a started operation, or the failure object of a refused one.

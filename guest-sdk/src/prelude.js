@@ -1,8 +1,9 @@
 // The JavaScript half of the guest runtime, evaluated once when the runtime is
 // initialized (and so part of the snapshot). It receives the native `host`
 // functions, installs the globals a program sees (console, progress, timers,
-// mcp) and returns the hooks the Rust event loop drives. Nothing here is
-// reachable from user code except the globals it installs on purpose.
+// mcp, cache, session, sessions) and returns the hooks the Rust event loop
+// drives. Nothing here is reachable from user code except the globals it
+// installs on purpose.
 (function (host) {
   "use strict";
 
@@ -384,6 +385,93 @@
     );
   }
 
+  // ---- state: cache and sessions -----------------------------------------
+
+  /** The error class a refused state call throws, by the host's reason. */
+  const STATE_ERRORS = { invalid: TypeError, out_of_range: RangeError, no_session: Error, unavailable: Error };
+
+  /** The answer of a state call, or the error of its refusal (`what` names the call). */
+  function answered(what, answer) {
+    if (answer !== null && typeof answer === "object") {
+      throw new (STATE_ERRORS[answer.stateError] || Error)(`${what}: ${answer.message}`);
+    }
+    return answer;
+  }
+
+  /** `value` as JSON text to keep; what JSON cannot hold is a TypeError. */
+  function stateJson(what, value) {
+    let text;
+    try {
+      text = JSON.stringify(value, resultReplacer);
+    } catch (error) {
+      throw new TypeError(`${what}: the value cannot be converted to JSON: ${error.message}`);
+    }
+    if (text === undefined) throw new TypeError(`${what}: ${inspect(value, 0, new WeakSet())} cannot be kept as JSON`);
+    return text;
+  }
+
+  function parsed(text) {
+    return text === undefined ? null : JSON.parse(text);
+  }
+
+  function stateString(what, name, value) {
+    if (typeof value !== "string") throw new TypeError(`${what}: ${name} must be a string`);
+    return value;
+  }
+
+  const cache = Object.freeze({
+    /** The value kept under `key` (a copy), or null. */
+    get(key) {
+      return parsed(answered("cache.get", host.cacheGet(stateString("cache.get", "key", key))));
+    },
+    /** Keeps `value` (as JSON) under `key` for `ttlMs` milliseconds (default 60 000). */
+    set(key, value, ttlMs) {
+      const what = "cache.set";
+      if (ttlMs !== undefined && ttlMs !== null && typeof ttlMs !== "number") throw new TypeError(`${what}: ttlMs must be a number`);
+      answered(what, host.cacheSet(stateString(what, "key", key), stateJson(what, value), ttlMs === null ? undefined : ttlMs));
+    },
+    /** Drops the keys matching `pattern` (`*` matches anything), or all; returns how many. */
+    invalidate(pattern) {
+      const given = pattern === undefined || pattern === null ? undefined : stateString("cache.invalidate", "pattern", pattern);
+      return answered("cache.invalidate", host.cacheInvalidate(given));
+    },
+    /** Entries, bytes, bounds, hits, misses, evictions, expirations. */
+    stats() {
+      return JSON.parse(host.cacheStats());
+    },
+  });
+
+  const session = Object.freeze({
+    /** The data of this run's session (a copy), or null while it holds nothing. */
+    get() {
+      return parsed(answered("session.get", host.sessionGet()));
+    },
+    /** Replaces the data of this run's session with `data`, an object. */
+    set(data) {
+      answered("session.set", host.sessionSet(stateJson("session.set", data)));
+    },
+    /** Sets the top-level keys of `partial`, an object, in this run's session. */
+    update(partial) {
+      answered("session.update", host.sessionUpdate(stateJson("session.update", partial)));
+    },
+  });
+
+  const sessions = Object.freeze({
+    /** Creates a session of `type` holding `data` (an object); returns its id. */
+    create(type, data) {
+      const what = "sessions.create";
+      return answered(what, host.sessionsCreate(stateString(what, "type", type), stateJson(what, data === undefined ? {} : data)));
+    },
+    /** `{id, type, data, createdAt, lastAccessed}` of session `id`, or null. */
+    get(id) {
+      return parsed(answered("sessions.get", host.sessionsGet(stateString("sessions.get", "id", id))));
+    },
+    /** Deletes session `id`; whether there was one. */
+    destroy(id) {
+      return answered("sessions.destroy", host.sessionsDestroy(stateString("sessions.destroy", "id", id)));
+    },
+  });
+
   // ---- globals ----------------------------------------------------------
 
   const globals = {
@@ -391,6 +479,9 @@
     progress,
     mcp,
     McpError,
+    cache,
+    session,
+    sessions,
     setTimeout: (callback, ms, ...args) => addTimer(callback, ms, args, false),
     setInterval: (callback, ms, ...args) => addTimer(callback, ms, args, true),
     clearTimeout: clearTimer,

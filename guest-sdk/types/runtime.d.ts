@@ -180,3 +180,90 @@ declare class McpError extends Error {
   /** The tool the failed operation addressed. */
   readonly tool: string;
 }
+
+// State that outlives a run
+// -------------------------
+// `cache`, `session` and `sessions` are synchronous: each call returns its
+// value (`await cache.get(k)` works too, since awaiting a value gives the
+// value). Values are kept as JSON (converted like a result: a Map becomes an
+// object, a Set an array; a BigInt, a cycle or `undefined` is a TypeError),
+// and what is read back is a fresh copy. A refused call throws: a TypeError
+// for what is not allowed (an empty key, a value that is not an object where
+// one is needed), a RangeError for what is too large.
+
+/** Counters of the host's cache (see `cache.stats()`). */
+interface CacheStats {
+  entries: number;
+  /** Bytes of keys and values kept. */
+  bytes: number;
+  maxEntries: number;
+  maxBytes: number;
+  hits: number;
+  misses: number;
+  /** Entries dropped to make room (least recently used first). */
+  evictions: number;
+  /** Entries dropped because their time was up. */
+  expirations: number;
+}
+
+/**
+ * A cache shared by every run (and skill) of this host, in memory, bounded in
+ * entries and bytes (the least recently used entries go first). Keys are
+ * strings of 1 to 1024 bytes; each entry lives `ttlMs` milliseconds (default
+ * 60 000, at most 30 days).
+ */
+declare namespace cache {
+  /** The value kept under `key`, or null when there is none (or it expired). */
+  function get<T = unknown>(key: string): T | null;
+  /** Keeps `value` under `key` for `ttlMs` milliseconds (default 60 000), replacing what was there. */
+  function set(key: string, value: unknown, ttlMs?: number): void;
+  /**
+   * Drops the entries whose keys match `pattern`, where `*` matches any
+   * characters (`"user:*"`); a pattern without `*` is one key. Without a
+   * pattern, drops everything. Returns how many entries it dropped.
+   */
+  function invalidate(pattern?: string): number;
+  function stats(): CacheStats;
+}
+
+/**
+ * This run's session: the object kept under the `sessionId` passed to
+ * `execute_code` (a run without one has none, and these throw). The run reads
+ * it when it starts and works on its own copy; when it ends without error its
+ * changes are saved, key by key: for a top-level key two concurrent runs both
+ * change, the run that ends last wins, and keys changed by only one run keep
+ * that run's value. A failed run saves nothing. A session not used for an
+ * hour (by default) is deleted.
+ */
+declare namespace session {
+  /** The session's data (a copy), or null while it holds nothing (a new or expired session). */
+  function get<T extends Record<string, unknown> = Record<string, unknown>>(): T | null;
+  /** Replaces the session's data with `data`. */
+  function set(data: Record<string, unknown>): void;
+  /** Sets the top-level keys of `partial` in the session's data; to remove a key, `set` the data without it. */
+  function update(partial: Record<string, unknown>): void;
+}
+
+/** A stored session, as `sessions.get` returns it. */
+interface SessionInfo<T = Record<string, unknown>> {
+  id: string;
+  /** What the session is for, as `sessions.create` was told (`"custom"` for one made by `sessionId`). */
+  type: string;
+  data: T;
+  /** Unix milliseconds. */
+  createdAt: number;
+  lastAccessed: number;
+}
+
+/**
+ * Any session by id, read and written at once (not at the end of the run).
+ * Ids are 1 to 128 characters of `A-Z a-z 0-9 _ . : -`.
+ */
+declare namespace sessions {
+  /** Creates a session of `type` holding `data` (default `{}`); returns its id, a random UUID to pass as `sessionId`. */
+  function create(type: string, data?: Record<string, unknown>): string;
+  /** Session `id`, or null when there is none (or it expired); notes its use. */
+  function get<T = Record<string, unknown>>(id: string): SessionInfo<T> | null;
+  /** Deletes session `id`; whether there was one. */
+  function destroy(id: string): boolean;
+}

@@ -2,8 +2,10 @@
 //!
 //! `wait-next` is async on the host (the guest blocks on it while tools and
 //! timers complete) and may trap when the run's deadline passes. Every import
-//! that starts an operation may trap when the run has too many pending; the
-//! rest answer at once.
+//! that starts an operation may trap when the run has too many pending. The
+//! `state.sessions-*` imports are async on the host too (they query the
+//! database on a blocking thread while the guest waits); the rest answer at
+//! once.
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -17,10 +19,14 @@ wasmtime::component::bindgen!({
         "mcp:code-runtime/tools.search-tools": trappable,
         "mcp:code-runtime/tools.describe-tools": trappable,
         "mcp:code-runtime/skills.call-skill": trappable,
+        "mcp:code-runtime/state.sessions-create": async,
+        "mcp:code-runtime/state.sessions-get": async,
+        "mcp:code-runtime/state.sessions-destroy": async,
     },
     exports: { default: async },
 });
 
+pub use mcp::code_runtime::state::{StateError, StateErrorKind};
 pub use mcp::code_runtime::types::{Failure, FailureKind};
 
 impl Failure {

@@ -3,6 +3,7 @@
 pub mod console;
 pub mod events;
 pub mod skills;
+pub mod state;
 pub mod tools;
 
 use super::bindings::mcp::code_runtime::types;

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use super::state::{NoState, StateAccess};
 use crate::sandbox::bindings::Failure;
 use crate::sandbox::bindings::mcp::code_runtime::tools::Host;
 use crate::sandbox::operations::OperationResult;
@@ -37,6 +38,10 @@ pub trait ToolAccess: Send + Sync {
     fn search_tools(&self, query: &str, detail: &str, limit: u32) -> ToolFuture;
     /// The TypeScript declarations of the named tools or servers, as a JSON string.
     fn describe_tools(&self, names: Vec<String>) -> ToolFuture;
+    /// The cache and sessions the run may use; none by default.
+    fn state(&self) -> &dyn StateAccess {
+        &NoState
+    }
 }
 
 impl HostState {
