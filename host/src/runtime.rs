@@ -17,10 +17,15 @@
 //!
 //! It also keeps what responses cut to the token budget ([`results`]), and
 //! hands every run it serves to the [`Analytics`] when the host records them.
+//! It holds the host's [`State`] (the programs' cache and the sessions): a
+//! run gets the cache, and the session its request names, read when it
+//! starts and saved when it ends ([`state`]); the cache is loaded at start
+//! and saved at shutdown when the config says so.
 
 mod access;
 pub mod results;
 pub mod skill_runs;
+mod state;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
@@ -36,8 +41,10 @@ use crate::outcome::{ErrorKind, LogLevel, LogLine, RunError, RunOutcome};
 use crate::policy::Approver;
 use crate::sandbox::{Job, Program, RunObserver, Sandbox};
 use crate::skills::{Library, SaveRequest, Skill, SkillError, SkillFolders};
+use crate::state::{RunSession, SessionError, State};
 use access::RevokeOnDrop;
 use skill_runs::{CompiledSkills, RunContext, check_input};
+use state::RunState;
 
 pub use access::GrantAccess;
 
@@ -55,6 +62,8 @@ pub struct ExecuteRequest {
     /// Asks a human about the calls the policy wants approved; without one
     /// they are denied.
     pub approver: Option<Arc<dyn Approver>>,
+    /// The session the run reads at its start and saves at its end.
+    pub session_id: Option<String>,
 }
 
 /// One call of a skill as a tool.
@@ -77,6 +86,8 @@ pub struct Runtime {
     results: results::ResultStore,
     /// Where runs are recorded; `None` when they are not.
     analytics: Option<Analytics>,
+    /// The programs' cache and the sessions.
+    state: Arc<State>,
     /// Itself, for the skill calls of its runs (which must not keep it alive).
     this: Weak<Runtime>,
 }
@@ -99,6 +110,7 @@ impl Runtime {
             bridge: Bridge::new(&config),
             compiled: CompiledSkills::new(&config.runtime.cache_dir),
             results: results::ResultStore::new(config.runtime.result_store),
+            state: State::new(&config.runtime),
             analytics,
             config,
             sandbox: OnceCell::new(),
@@ -107,6 +119,9 @@ impl Runtime {
         });
         let warming = Arc::clone(&runtime);
         tokio::spawn(async move {
+            if let Err(error) = warming.state.load_cache().await {
+                tracing::warn!("the saved cache is not loaded: {error}");
+            }
             if let Err(error) = warming.sandbox().await {
                 tracing::error!(%error, "the sandbox cannot start; every run will fail");
                 return;
@@ -205,10 +220,43 @@ impl Runtime {
             Ok(timeout) => timeout,
             Err(error) => return RunOutcome::rejected(error),
         };
+        let session = match self.begin_session(request.session_id.as_deref()).await {
+            Ok(session) => session,
+            Err(error) => return RunOutcome::rejected(error),
+        };
         let context = RunContext::new(Instant::now() + timeout, grant.paused(), request.cancel, self.config.runtime.limits.fuel)
             .logged(Arc::clone(log))
-            .observed(request.observer);
-        self.run_granted(sandbox, Program::Source(request.code), grant, context).await
+            .observed(request.observer)
+            .stateful(RunState::new(Arc::clone(&self.state), session.clone()));
+        let outcome = self.run_granted(sandbox, Program::Source(request.code), grant, context).await;
+        self.end_session(session.as_deref(), outcome).await
+    }
+
+    /// The session a run names, read as the run starts.
+    async fn begin_session(&self, id: Option<&str>) -> Result<Option<Arc<RunSession>>, RunError> {
+        let Some(id) = id else { return Ok(None) };
+        match self.state.sessions().begin(id).await {
+            Ok(session) => Ok(Some(Arc::new(session))),
+            Err(error @ SessionError::Unavailable(_)) => Err(RunError::new(ErrorKind::RuntimeError, format!("the session cannot be read: {error}"))),
+            Err(error) => Err(RunError::new(ErrorKind::InvalidInput, format!("sessionId: {error}"))),
+        }
+    }
+
+    /// Saves what a run changed in its session (see `state::sessions`): a
+    /// run whose changes cannot be saved fails, saying why.
+    async fn end_session(&self, session: Option<&RunSession>, outcome: RunOutcome) -> RunOutcome {
+        let Some(session) = session else { return outcome };
+        match self.state.sessions().finish(session, outcome.ok).await {
+            Ok(()) => outcome,
+            Err(error) if outcome.ok => {
+                let message = format!("the program ended, but its changes to session `{}` were not saved: {error}", session.id());
+                RunOutcome { ok: false, result: Value::Null, error: Some(RunError::new(ErrorKind::RuntimeError, message)), truncated: None, ..outcome }
+            }
+            Err(error) => {
+                tracing::warn!(session = session.id(), "the use of a session is not noted: {error}");
+                outcome
+            }
+        }
     }
 
     /// Calls a skill as a tool: it may use the servers it declares, under
@@ -230,7 +278,8 @@ impl Runtime {
         let limits = &self.config.runtime.limits;
         let context = RunContext::new(Instant::now() + limits.default_timeout, grant.paused(), request.cancel, limits.fuel)
             .logged(Arc::clone(log))
-            .observed(request.observer);
+            .observed(request.observer)
+            .stateful(RunState::new(Arc::clone(&self.state), None));
         log.skill(skill.name());
         self.run_skill(&skill, request.input, grant, context).await
     }
@@ -307,11 +356,15 @@ impl Runtime {
         self.bridge.statuses().await
     }
 
-    /// Stops every downstream server and saves the runs not recorded yet.
+    /// Stops every downstream server, saves the runs not recorded yet and
+    /// (when the config says so) the cache.
     pub async fn shutdown(&self) {
         self.bridge.shutdown().await;
         if let Some(analytics) = &self.analytics {
             analytics.close().await;
+        }
+        if let Err(error) = self.state.save_cache().await {
+            tracing::warn!("the cache is not saved: {error}");
         }
     }
 }

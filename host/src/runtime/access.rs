@@ -15,7 +15,7 @@ use super::Runtime;
 use super::skill_runs::{MAX_SKILL_DEPTH, RunContext, completion};
 use crate::bridge::{BridgeError, DiscoveryError, DownstreamError, RunGrant};
 use crate::policy::CapabilityError;
-use crate::sandbox::{Failure, FailureKind, ToolAccess, ToolFuture};
+use crate::sandbox::{Failure, FailureKind, NoState, StateAccess, ToolAccess, ToolFuture};
 
 /// A run's grant, seen by the sandbox.
 pub struct GrantAccess {
@@ -108,6 +108,13 @@ impl ToolAccess for GrantAccess {
 
     fn describe_tools(&self, names: Vec<String>) -> ToolFuture {
         completing(self.grant.describe_tools(names, self.skill_infos()), "", "")
+    }
+
+    fn state(&self) -> &dyn StateAccess {
+        match &self.context.state {
+            Some(state) => state.as_ref(),
+            None => &NoState,
+        }
     }
 }
 

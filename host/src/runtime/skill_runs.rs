@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::state::RunState;
 use crate::analytics::RunLog;
 use crate::outcome::{ErrorKind, LogLine, RunError, RunOutcome};
 use crate::policy::PausedTime;
@@ -115,13 +116,20 @@ pub struct RunContext {
     pub log: Arc<RunLog>,
     /// Who watches the run (and so the tool calls and progress of its skills).
     pub observer: Option<Arc<dyn RunObserver>>,
+    /// The cache and session the run may use; none unless [`Self::stateful`].
+    pub state: Option<Arc<RunState>>,
 }
 
 impl RunContext {
     /// The context of a run of its own, which ends at `deadline` plus the
     /// time it waits for approvals (`paused`).
     pub fn new(deadline: Instant, paused: Arc<PausedTime>, cancel: CancellationToken, fuel: u64) -> Self {
-        RunContext { deadline, paused, cancel, fuel: FuelPool::new(fuel), depth: 0, log: RunLog::off(), observer: None }
+        RunContext { deadline, paused, cancel, fuel: FuelPool::new(fuel), depth: 0, log: RunLog::off(), observer: None, state: None }
+    }
+
+    /// The context with `state` (its skills get the same cache, no session).
+    pub fn stateful(self, state: RunState) -> Self {
+        RunContext { state: Some(Arc::new(state)), ..self }
     }
 
     /// The context watched by `observer`.
@@ -150,6 +158,7 @@ impl RunContext {
             depth: self.depth + 1,
             log: Arc::clone(&self.log),
             observer: self.observer.clone().map(|caller| Arc::new(SkillObserver(caller)) as Arc<dyn RunObserver>),
+            state: self.state.as_ref().map(|state| Arc::new(state.for_skill())),
         })
     }
 

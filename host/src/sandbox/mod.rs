@@ -45,7 +45,7 @@ use state::HostState;
 pub use artifact::{ArtifactError, CacheDir, CacheError, GUEST_HASH, artifact_path};
 pub use fuel::FuelPool;
 pub use bindings::{Failure, FailureKind, StateError, StateErrorKind};
-pub use host::state::{StateAccess, StateFuture};
+pub use host::state::{NoState, StateAccess, StateFuture};
 pub use host::tools::{ToolAccess, ToolFuture};
 
 /// Core instances, tables and memories one guest instance needs at most (the

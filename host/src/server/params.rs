@@ -20,6 +20,9 @@ pub struct ExecuteCodeParams {
     pub mcp_servers: Option<Vec<String>>,
     /// `full` adds fuel, memory and tool use by server.
     pub stats: Option<StatsLevel>,
+    /// Names the `session` object kept between runs.
+    #[serde(rename = "sessionId")]
+    pub session_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

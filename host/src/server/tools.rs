@@ -59,6 +59,7 @@ impl CodeRuntimeServer {
             cancel: context.ct.clone(),
             observer: reporter.observer(),
             approver: approvals::approver(&context),
+            session_id: params.session_id,
         };
         let outcome = self.runtime.execute(request).await;
         reporter.finish().await;
