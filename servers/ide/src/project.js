@@ -79,22 +79,25 @@ export class Project {
 
   /**
    * Diagnostics of one file (its entry even when it has none), or of every
-   * file that has some: the tsconfig's own problems under its URI.
+   * file that has some. The tsconfig's own problems, and those of no file,
+   * are listed under the tsconfig's URI.
    * @param {string | undefined} uri
    * @returns {FileDiagnostics[]}
    */
   diagnostics(uri) {
     this.#refresh();
+    if (uri !== undefined && toFileName(uri, this.root) === this.configFile) {
+      return [{ uri: toUri(this.configFile), diagnostics: this.#projectDiagnostics() }];
+    }
     if (uri !== undefined) {
       const fileName = this.#sourceFile(uri).fileName;
       return [{ uri: toUri(fileName), diagnostics: this.#fileDiagnostics(fileName) }];
     }
-    const program = this.#program();
     /** @type {FileDiagnostics[]} */
     const found = [];
-    const projectWide = [...this.config.errors, ...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()];
+    const projectWide = this.#projectDiagnostics();
     if (projectWide.length > 0) {
-      found.push({ uri: toUri(this.configFile), diagnostics: projectWide.map(toDiagnostic) });
+      found.push({ uri: toUri(this.configFile), diagnostics: projectWide });
     }
     for (const fileName of this.config.fileNames) {
       const diagnostics = this.#fileDiagnostics(fileName);
@@ -156,12 +159,11 @@ export class Project {
     this.config = this.#parseConfig();
   }
 
+  /** The tsconfig as the compiler reads it: parsed from its source, so its problems have positions in it. */
   #parseConfig() {
-    const read = ts.readConfigFile(this.configFile, ts.sys.readFile);
-    const parsed = ts.parseJsonConfigFileContent(read.config ?? {}, ts.sys, this.root, undefined, this.configFile);
-    if (read.error !== undefined) {
-      parsed.errors.unshift(read.error);
-    }
+    const source = ts.readJsonConfigFile(this.configFile, ts.sys.readFile);
+    const parsed = ts.parseJsonSourceFileConfigFileContent(source, ts.sys, this.root, undefined, this.configFile);
+    parsed.errors.unshift(...source.parseDiagnostics);
     return parsed;
   }
 
@@ -194,6 +196,12 @@ export class Project {
       throw new ProjectError(`the compiler could not build the program of ${this.configFile}`);
     }
     return program;
+  }
+
+  /** The problems of the tsconfig and the options, and those of no file. */
+  #projectDiagnostics() {
+    const program = this.#program();
+    return [...this.config.errors, ...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()].map(toDiagnostic);
   }
 
   /** @param {string} fileName */

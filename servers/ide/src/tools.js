@@ -41,8 +41,8 @@ export function registerTools(server, project) {
         "Type errors and other problems the TypeScript compiler reports for the project, as an editor shows them. " +
         "Returns a JSON array with one entry per file: {uri, diagnostics: [{message, severity: \"Error\"|\"Warning\"|\"Info\"|\"Hint\", " +
         "range: {start: {line, character}, end: {line, character}}, source: \"ts\", code}]}; lines and characters count from 0. " +
-        "Without `uri`: every file that has diagnostics (problems of the tsconfig itself under its own uri). " +
-        "With `uri`: that file only, with an empty list when it has none.",
+        "Without `uri`: every file that has diagnostics; problems of the tsconfig itself are under its own uri. " +
+        "With `uri`: that file only (the tsconfig's uri: its problems), with an empty list when it has none.",
       inputSchema: { uri: fileArgument.optional() },
       annotations: READ_ONLY,
     },
