@@ -16,5 +16,6 @@ mod interop;
 mod sandbox;
 mod search_quality;
 mod seed;
+mod seed_servers;
 mod skills;
 mod util;
