@@ -30,7 +30,7 @@ const SEVERITY = {
   [ts.DiagnosticCategory.Suggestion]: "Hint",
 };
 
-/** VS Code's language ids by extension. */
+/** VS Code's language ids by extension. @type {Record<string, string>} */
 const LANGUAGE_IDS = {
   ".ts": "typescript",
   ".mts": "typescript",
@@ -162,9 +162,7 @@ export class Project {
   /** The tsconfig as the compiler reads it: parsed from its source, so its problems have positions in it. */
   #parseConfig() {
     const source = ts.readJsonConfigFile(this.configFile, ts.sys.readFile);
-    const parsed = ts.parseJsonSourceFileConfigFileContent(source, ts.sys, this.root, undefined, this.configFile);
-    parsed.errors.unshift(...source.parseDiagnostics);
-    return parsed;
+    return ts.parseJsonSourceFileConfigFileContent(source, ts.sys, this.root, undefined, this.configFile);
   }
 
   /** @returns {ts.LanguageServiceHost} */
@@ -201,7 +199,7 @@ export class Project {
   /** The problems of the tsconfig and the options, and those of no file. */
   #projectDiagnostics() {
     const program = this.#program();
-    return [...this.config.errors, ...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()].map(toDiagnostic);
+    return [...ts.getConfigFileParsingDiagnostics(this.config), ...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()].map(toDiagnostic);
   }
 
   /** @param {string} fileName */
