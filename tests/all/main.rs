@@ -18,4 +18,5 @@ mod search_quality;
 mod seed;
 mod seed_servers;
 mod skills;
+mod state;
 mod util;

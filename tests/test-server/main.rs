@@ -54,7 +54,8 @@
 //! - `image {}`: an image block (a 1x1 PNG, `image/png`) and the text "an image".
 //! - `counter {}`: the text `{"count": n}`, n being how many times `counter` has
 //!   been called in this process (1 on the first call, so again 1 after a
-//!   restart).
+//!   restart). Annotated `readOnlyHint: true` (it changes nothing but its
+//!   count), so tests of caching read-only tools can tell a hit from a call.
 //! - `notify_change {}`: sends `notifications/tools/list_changed`; from then on
 //!   `tools/list` also lists `added_later`.
 //! - `added_later {}`: the text "added later"; unknown until `notify_change`.

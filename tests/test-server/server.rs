@@ -19,7 +19,7 @@ use rmcp::{
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotificationParam,
         ContentBlock, Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
-        ServerConfig, Tool,
+        ServerConfig, Tool, ToolAnnotations,
     },
     service::{NotificationContext, RequestContext},
 };
@@ -152,7 +152,8 @@ impl TestServer {
             tool::<NoArgs>(
                 "counter",
                 "Returns {\"count\": n}, n counting calls to counter.",
-            ),
+            )
+            .annotate(ToolAnnotations::new().read_only(true)),
             tool::<NotifyChangeArgs>(
                 "notify_change",
                 "Sends tools/list_changed and adds added_later.",
