@@ -21,6 +21,8 @@
 //! run gets the cache, and the session its request names, read when it
 //! starts and saved when it ends ([`state`]); the cache is loaded at start
 //! and saved at shutdown when the config says so.
+//! A run served runs in a `run` tracing span (its tool calls in `tool_call`
+//! spans, see [`access`]).
 
 mod access;
 pub mod results;
@@ -33,6 +35,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
 use crate::analytics::{Analytics, Entry, RunLog};
 use crate::bridge::{Bridge, RunGrant, ServerStatus};
@@ -198,7 +201,7 @@ impl Runtime {
     /// Runs one program and reports what it did.
     pub async fn execute(&self, request: ExecuteRequest) -> RunOutcome {
         let log = self.run_log();
-        let outcome = self.execute_logged(request, &log).await;
+        let outcome = self.execute_logged(request, &log).instrument(tracing::debug_span!("run", entry = "execute_code")).await;
         self.record(&log, Entry::Code, &outcome);
         outcome
     }
@@ -264,7 +267,7 @@ impl Runtime {
     pub async fn call_skill(&self, request: SkillRequest) -> RunOutcome {
         let log = self.run_log();
         let name = request.name.clone();
-        let outcome = self.call_skill_logged(request, &log).await;
+        let outcome = self.call_skill_logged(request, &log).instrument(tracing::debug_span!("run", entry = "skill", skill = %name)).await;
         self.record(&log, Entry::Skill(name), &outcome);
         outcome
     }

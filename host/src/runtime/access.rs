@@ -4,12 +4,15 @@
 //! It also starts the run's skill calls, each with the grant the run's grant
 //! gives the skill and the run's [`RunContext`], and notes every tool call
 //! and skill in the run's log (the audit log and analytics, see
-//! `crate::analytics::capture`).
+//! `crate::analytics::capture`); each tool call runs in a `tool_call`
+//! tracing span.
 //!
 //! The grant is revoked when the run ends, even when the run's future is
 //! dropped (a cancelled request), so host work still running for it stops.
 
 use std::sync::{Arc, Weak};
+
+use tracing::Instrument;
 
 use super::Runtime;
 use super::skill_runs::{MAX_SKILL_DEPTH, RunContext, completion};
@@ -73,6 +76,7 @@ impl ToolAccess for GrantAccess {
     }
 
     fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure> {
+        let span = tracing::debug_span!("tool_call", server, tool);
         let pending = self.context.log.call_started(server, tool, arguments);
         let call = match self.grant.call_tool(server, tool, arguments.to_owned()) {
             Ok(call) => completing(call, server, tool),
@@ -84,12 +88,13 @@ impl ToolAccess for GrantAccess {
                 return Err(refused);
             }
         };
-        let Some(pending) = pending else { return Ok(call) };
-        Ok(Box::pin(async move {
+        let Some(pending) = pending else { return Ok(Box::pin(call.instrument(span))) };
+        let audited = async move {
             let completed = call.await;
             pending.end(completed.as_deref().map_err(|failed| kind_name(failed.kind)));
             completed
-        }))
+        };
+        Ok(Box::pin(audited.instrument(span)))
     }
 
     fn list_servers(&self) -> ToolFuture {
