@@ -44,7 +44,10 @@ The code is the body of an async function: top-level await; `return` sets the re
 throws McpError (.kind, .server, .tool); console output comes back in `logs`.
 
 Skills are tested workflows: call a skill_<name> tool, or `import x from \"skills/<name>\"` in a \
-program. save_skill turns a program that worked into a skill.";
+program. save_skill turns a program that worked into a skill.
+
+Between runs: cache.get/set(key, value, ttlMs?) is shared by runs; with a sessionId, \
+session.get/set/update() keeps an object for later runs of that id.";
 
 /// What a client shows a model of this server before any call: its
 /// `tools/list` and its instructions, as JSON (what `doctor` counts).

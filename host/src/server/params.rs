@@ -12,15 +12,14 @@ pub struct ExecuteCodeParams {
     /// TypeScript run as the body of an async function: top-level `await` works
     /// and `return` sets the result.
     pub code: String,
-    /// Wall-clock limit in milliseconds, including time spent waiting on tools
-    /// (default 30000).
+    /// Wall-clock limit in ms, waits on tools included (default 30000).
     pub timeout: Option<u64>,
     /// The MCP servers this code may call (default: all configured).
     #[serde(rename = "mcpServers")]
     pub mcp_servers: Option<Vec<String>>,
     /// `full` adds fuel, memory and tool use by server.
     pub stats: Option<StatsLevel>,
-    /// Names the `session` object kept between runs.
+    /// Keeps `session` between runs.
     #[serde(rename = "sessionId")]
     pub session_id: Option<String>,
 }

@@ -40,8 +40,8 @@ impl CodeRuntimeServer {
     /// Call MCP servers' tools: `const fs = await import("mcp://filesystem"); await fs.readFile({path: "/x"})`
     /// (tools by exact or camelCase name), or `await mcp.call("server", "tool", {...})`; also
     /// `mcp.servers()`, `mcp.tools(server)`. A failed call throws an McpError (.kind, .server, .tool).
-    /// console.log/info/warn/error are captured; setTimeout works. No files, network, process,
-    /// require or fetch except through MCP tools. Limits: time (`timeout`, default 30 s), CPU fuel,
+    /// console output is captured; setTimeout works. No files, network, process,
+    /// require or fetch except through MCP tools. Limits: time, CPU fuel,
     /// 64 MiB memory, 1 MiB code and result. The response has {ok, result, logs, error: {kind,
     /// message, line, column}, stats}.
     #[tool(
