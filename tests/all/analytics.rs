@@ -282,6 +282,46 @@ async fn a_corrupt_database_stops_the_host_with_a_clear_error_and_is_kept() -> R
     Ok(())
 }
 
+#[tokio::test]
+async fn a_database_damaged_deep_inside_is_found_after_start_and_left_alone() -> Result<()> {
+    use mcp_code_runtime::store::{self, AnalyticsStore, CallRow, Retention, RunRow};
+    let data = tempfile::tempdir()?;
+    let mut filling = store::open(data.path())?;
+    let call = CallRow { at_ms: 1, server: "s".into(), tool: "t".into(), arguments_digest: 1, outcome: "ok".into(), duration_ms: 1.0, bytes_out: 1, bytes_in: 1 };
+    let run = RunRow {
+        started_at_ms: 1,
+        skill: None,
+        session: None,
+        duration_ms: 1.0,
+        error_kind: None,
+        fuel: 1,
+        memory_peak_bytes: 1,
+        tool_calls: 1,
+        tokens_consumed: 1,
+        tokens_returned: 1,
+        skills: Vec::new(),
+        calls: vec![call],
+    };
+    let keep = Retention { oldest_ms: 0, max_runs: 1 << 40, max_calls: 1 << 40 };
+    filling.save_runs(&vec![run; 2000], &keep)?;
+    drop(filling);
+    let database = data.path().join(store::DATABASE_FILE);
+    let mut bytes = std::fs::read(&database)?;
+    // Page 10's b-tree header (4096-byte pages): far from the file header and schema.
+    bytes[9 * 4096..9 * 4096 + 64].fill(0xA5);
+    std::fs::write(&database, &bytes)?;
+
+    let host = recording_host(data.path(), Value::Null).await?;
+    expect_result(&host.execute("return 1;").await?);
+    let stats = host.call("runtime_stats", json!({})).await?;
+    assert_eq!(stats.is_error, Some(true), "{stats:?}");
+    let message = format!("{:?}", stats.content);
+    assert!(message.contains("corrupt") && message.contains("not recorded"), "{message}");
+    host.client.cancel().await?;
+    assert_eq!(std::fs::read(&database)?, bytes, "the damaged file is not written to");
+    Ok(())
+}
+
 /// Debian's Chromium, which `scripts/setup.sh` installs.
 fn chromium() -> PathBuf {
     let path = PathBuf::from("/usr/bin/chromium");

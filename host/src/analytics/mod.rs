@@ -14,9 +14,13 @@
 //!
 //! The database is the [`store`]'s, in the data folder. A host whose data
 //! folder is unknown (no home) or whose config turns analytics off records
-//! nothing. A database that cannot be opened (corrupt, newer schema) is an
-//! error at start: `serve` refuses to start rather than go on with an audit
-//! log that silently stopped (see [`Analytics::open`]).
+//! nothing. A database that cannot be opened (not a database, a damaged
+//! header or schema, a newer schema) is an error at start: `serve` refuses
+//! to start rather than go on with an audit log that silently stopped (see
+//! [`Analytics::open`]). Damage deeper in the file is found by the check the
+//! writer runs as it starts (it reads every page, too slow for start-up):
+//! the host then serves on, logs the error, records nothing and answers
+//! `runtime_stats` with the damage; `doctor` runs the same check.
 //!
 //! It must not slow runs: recording is a bounded copy and a `try_send`
 //! (see [`writer`] for what happens when the writer falls behind).
@@ -53,6 +57,18 @@ pub enum AnalyticsError {
     Store(#[from] StoreError),
     #[error("the analytics writer has stopped")]
     Stopped,
+    /// The check at start found the database damaged: nothing is recorded.
+    #[error("runs are not recorded: {0}")]
+    Damaged(String),
+}
+
+/// The whole database checked, on the writer's thread as it starts (the
+/// check reads every page: too slow for the start-up path); what is found
+/// is logged, and returned so the writer leaves the database alone.
+fn check(store: &mut store::SqliteStore) -> Option<StoreError> {
+    let damage = store.check().err()?;
+    tracing::error!(error = %damage, "the analytics database is damaged: runs are not recorded until it is moved aside");
+    Some(damage)
 }
 
 /// The host's recorder: a handle on the writer thread.
@@ -79,14 +95,17 @@ impl Analytics {
             tracing::warn!("there is no data folder (no HOME): runs are not recorded; pass --data-dir to record them");
             return Ok(None);
         };
-        let store = store::open(data_dir)?;
+        let mut store = store::open(data_dir)?;
         let (sender, receiver) = sync_channel(writer::QUEUE);
         let unrecorded = Arc::new(Unrecorded::default());
         let counters = Arc::clone(&unrecorded);
         let settings = *settings;
         let writer = std::thread::Builder::new()
             .name("analytics-writer".into())
-            .spawn(move || writer::run(Box::new(store), receiver, settings, counters))
+            .spawn(move || {
+                let damage = check(&mut store);
+                writer::run(Box::new(store), damage, receiver, settings, counters);
+            })
             .map_err(|error| StoreError::Database { path: data_dir.to_owned(), message: format!("cannot start the writer thread: {error}") })?;
         Ok(Some(Analytics { sender, unrecorded, writer: Mutex::new(Some(writer)), path: data_dir.join(store::DATABASE_FILE) }))
     }
@@ -110,19 +129,26 @@ impl Analytics {
     /// The totals of `window`, including every run recorded before.
     pub async fn report(&self, window: Window) -> Result<Report, AnalyticsError> {
         let now = capture::unix_ms(SystemTime::now());
-        let summary = self.query(move |store| store.summary(window.since_ms(now), TOP)).await??;
+        let summary = self.query(move |store| store.summary(window.since_ms(now), TOP)).await?;
         Ok(Report::new(window, summary, Some(self.unrecorded.total())))
     }
 
     /// Runs `query` on the writer's connection, after what is queued.
-    async fn query<T: Send + 'static>(&self, query: impl FnOnce(&mut dyn Store) -> T + Send + 'static) -> Result<T, AnalyticsError> {
+    async fn query<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&mut dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, AnalyticsError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let message = Message::Query(Box::new(move |store| {
-            let _ = reply.send(query(store));
+            let answered = match store {
+                Ok(store) => query(store).map_err(AnalyticsError::Store),
+                Err(damage) => Err(AnalyticsError::Damaged(damage.to_string())),
+            };
+            let _ = reply.send(answered);
         }));
         let sender = self.sender.clone();
         tokio::task::spawn_blocking(move || sender.send(message)).await.map_err(|_| AnalyticsError::Stopped)?.map_err(|_| AnalyticsError::Stopped)?;
-        answer.await.map_err(|_| AnalyticsError::Stopped)
+        answer.await.map_err(|_| AnalyticsError::Stopped)?
     }
 
     /// Saves what is queued and stops the writer, waiting at most a few seconds.

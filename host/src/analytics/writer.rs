@@ -4,27 +4,37 @@
 //! settings) and answers queries in turn, so a query sees every run recorded
 //! before it was asked.
 //!
+//! A batch is what arrives within [`BATCH_WAIT`] of its first run (at most
+//! [`BATCH`] runs; a query or a stop ends it at once), so a busy host pays
+//! for one transaction per batch rather than per run. A host killed in that
+//! window loses those runs from the record, never the database's consistency.
+//!
 //! Recording never waits: when the channel is full (the disk is slow, or
 //! thousands of runs end at once) the run is dropped and counted, and a run
 //! that cannot be written (a disk error) is counted too; both are reported
-//! as `unrecorded`. Nothing here runs on the async workers.
+//! as `unrecorded`. A database found damaged when the writer starts (see
+//! `Analytics::open`) is not written to at all: every run is unrecorded and
+//! every query answers with the damage. Nothing here runs on the async
+//! workers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::capture::{Entry, FinishedRun, unix_ms};
 use crate::config::AnalyticsSettings;
-use crate::store::{Retention, RunRow, Store};
+use crate::store::{Retention, RunRow, Store, StoreError};
 
 /// How many runs wait for the writer at most.
 pub const QUEUE: usize = 1024;
 /// Most runs saved in one transaction.
 const BATCH: usize = 64;
+/// How long the first run of a batch waits for others.
+const BATCH_WAIT: Duration = Duration::from_millis(50);
 
-/// A query, run on the writer's connection.
-pub type Query = Box<dyn FnOnce(&mut dyn Store) + Send>;
+/// A query, run on the writer's connection, or told why there is none.
+pub type Query = Box<dyn FnOnce(Result<&mut dyn Store, &StoreError>) + Send>;
 
 pub enum Message {
     Run(Box<FinishedRun>),
@@ -48,43 +58,55 @@ impl Unrecorded {
     }
 }
 
-/// The writer's loop: until [`Message::Stop`] or every sender is gone.
-pub fn run(mut store: Box<dyn Store>, receiver: Receiver<Message>, settings: AnalyticsSettings, unrecorded: Arc<Unrecorded>) {
+/// The writer's loop, until [`Message::Stop`] or every sender is gone;
+/// `damage` is why the store must not be written to, if it must not.
+pub fn run(mut store: Box<dyn Store>, damage: Option<StoreError>, receiver: Receiver<Message>, settings: AnalyticsSettings, unrecorded: Arc<Unrecorded>) {
     let mut warned = false;
-    loop {
-        let Ok(first) = receiver.recv() else { return };
-        let mut batch = Vec::new();
-        let mut queries = Vec::new();
-        let mut stop = false;
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Run(run) => batch.push(row(*run)),
-                Message::Query(query) => queries.push(query),
-                Message::Stop => stop = true,
-            }
-            if !stop && batch.len() < BATCH {
-                next = match receiver.try_recv() {
-                    Ok(message) => Some(message),
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-                };
-            }
-        }
-        if !batch.is_empty()
-            && let Err(error) = store.save_runs(&batch, &retention(&settings))
-        {
+    while let Ok(first) = receiver.recv() {
+        let (batch, queries, stop) = gather(first, &receiver);
+        let saved = match &damage {
+            _ if batch.is_empty() => Ok(()),
+            Some(_) => Err(None),
+            None => store.save_runs(&batch, &retention(&settings)).map_err(Some),
+        };
+        if let Err(error) = saved {
             unrecorded.failed.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            if !std::mem::replace(&mut warned, true) {
+            if let Some(error) = error.filter(|_| !std::mem::replace(&mut warned, true)) {
                 tracing::error!(%error, "runs cannot be recorded; the host goes on without recording them");
             }
         }
         for query in queries {
-            query(store.as_mut());
+            match &damage {
+                Some(error) => query(Err(error)),
+                None => query(Ok(store.as_mut())),
+            }
         }
         if stop {
             return;
         }
     }
+}
+
+/// The batch that starts with `first`: its runs as rows, the queries that
+/// came with them, and whether to stop after.
+fn gather(first: Message, receiver: &Receiver<Message>) -> (Vec<RunRow>, Vec<Query>, bool) {
+    let deadline = Instant::now() + BATCH_WAIT;
+    let (mut batch, mut queries) = (Vec::new(), Vec::new());
+    let mut next = Some(first);
+    while let Some(message) = next.take() {
+        match message {
+            Message::Run(run) => batch.push(row(*run)),
+            Message::Query(query) => queries.push(query),
+            Message::Stop => return (batch, queries, true),
+        }
+        if queries.is_empty() && batch.len() < BATCH {
+            next = match receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(message) => Some(message),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
+            };
+        }
+    }
+    (batch, queries, false)
 }
 
 fn retention(settings: &AnalyticsSettings) -> Retention {

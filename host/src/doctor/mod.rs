@@ -190,7 +190,7 @@ fn analytics(config: &Config, dir: &Path) -> Check {
     }
     match store::open_existing(dir) {
         Ok(None) => Check::new("analytics", Verdict::Ok, "no runs recorded yet"),
-        Ok(Some(mut opened)) => match opened.summary(None, 0) {
+        Ok(Some(mut opened)) => match opened.check().and_then(|()| opened.summary(None, 0)) {
             Ok(summary) => Check::new("analytics", Verdict::Ok, format!("{} runs recorded in {}", summary.runs, dir.join(store::DATABASE_FILE).display())),
             Err(error) => Check::new("analytics", Verdict::Fail, error.to_string()),
         },

@@ -101,16 +101,14 @@ fn insert_run(connection: &Connection, run: &RunRow) -> rusqlite::Result<()> {
 }
 
 /// Deletes runs (with their calls and skills) older than kept or beyond
-/// the most runs kept, then calls beyond the most kept; each is one lookup in
-/// an index.
+/// the most runs kept, then calls beyond the most kept. Ids grow with every
+/// row saved, so the newest `max` rows are those with ids above the largest
+/// id minus `max` (fewer where age made gaps): each bound is one lookup in
+/// an index, whatever the size of the table.
 fn prune(connection: &Connection, retention: &Retention) -> rusqlite::Result<()> {
     connection.prepare_cached("DELETE FROM runs WHERE started_at < ?1")?.execute([retention.oldest_ms])?;
-    connection
-        .prepare_cached("DELETE FROM runs WHERE id <= (SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1)")?
-        .execute([retention.max_runs])?;
-    connection
-        .prepare_cached("DELETE FROM calls WHERE id <= (SELECT id FROM calls ORDER BY id DESC LIMIT 1 OFFSET ?1)")?
-        .execute([retention.max_calls])?;
+    connection.prepare_cached("DELETE FROM runs WHERE id <= (SELECT MAX(id) FROM runs) - ?1")?.execute([retention.max_runs])?;
+    connection.prepare_cached("DELETE FROM calls WHERE id <= (SELECT MAX(id) FROM calls) - ?1")?.execute([retention.max_calls])?;
     Ok(())
 }
 

@@ -92,7 +92,7 @@ fn a_file_that_is_not_a_database_is_corrupt_and_left_as_it_is() {
 }
 
 #[test]
-fn a_damaged_page_is_found_at_open() {
+fn a_damaged_page_is_found_by_the_check() {
     let scratch = tempfile::tempdir().unwrap();
     let path = database(scratch.path());
     let mut store = SqliteStore::open(&path).unwrap();
@@ -105,7 +105,8 @@ fn a_damaged_page_is_found_at_open() {
     // Page 10's b-tree header (pages are 4096 bytes; page 1 holds the file header).
     bytes[9 * 4096..9 * 4096 + 64].fill(0xA5);
     std::fs::write(&path, &bytes).unwrap();
-    let error = SqliteStore::open(&path).err().expect("a damaged page is refused");
+    let mut opened = SqliteStore::open(&path).expect("the header and schema are whole");
+    let error = opened.check().err().expect("a damaged page is found");
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
 }
 
