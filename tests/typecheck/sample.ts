@@ -92,9 +92,24 @@ async function main() {
   const bytes = new TextEncoder().encode("héllo");
   const elapsed = performance.now();
 
+  cache.set("tasks", tasks, 60_000);
+  const cached: { id: number }[] | null = cache.get<{ id: number }[]>("tasks");
+  const dropped: number = cache.invalidate("task*");
+  const hits: number = cache.stats().hits;
+  // @ts-expect-error -- ttlMs is a number
+  cache.set("k", 1, "soon");
+  const step = session.get<{ step: number }>()?.step ?? 0;
+  session.update({ step: step + 1 });
+  const chrome = sessions.create("chrome", { pageIndex: 0 });
+  const stored = sessions.get<{ pageIndex: number }>(chrome);
+  const page: number | undefined = stored?.data.pageIndex;
+  const destroyed: boolean = sessions.destroy(chrome);
+  // @ts-expect-error -- session data is an object
+  session.set([1, 2]);
+
   return {
     tasks, isDst, tokyo, kinds, sum, label, running, listed, found, declaration, raw,
-    text: new TextDecoder().decode(bytes), elapsed,
+    text: new TextDecoder().decode(bytes), elapsed, cached, dropped, hits, page, destroyed,
   };
 }
 
