@@ -183,3 +183,45 @@ pub fn read_audit(data_dir: &Path, window: Window, limit: usize) -> Result<Vec<s
     let Some(mut store) = store::open_existing(data_dir)? else { return Ok(Vec::new()) };
     store.audit(window.since_ms(capture::unix_ms(SystemTime::now())), limit)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{RunOutcome, RunStats};
+
+    fn finished() -> FinishedRun {
+        let outcome = RunOutcome { ok: true, result: serde_json::json!(1), logs: Vec::new(), error: None, truncated: None, stats: RunStats::default() };
+        RunLog::recording().finish(Entry::Code, &outcome).expect("a recording log")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_drops_runs_and_counts_them_without_waiting() {
+        let data = tempfile::tempdir().unwrap();
+        let analytics = Arc::new(Analytics::open(&AnalyticsSettings::default(), Some(data.path())).unwrap().expect("analytics are on"));
+        // Hold the writer in a query until the queue has been overfilled.
+        let (started, writer_busy) = std::sync::mpsc::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holding = Arc::clone(&analytics);
+        let held = tokio::spawn(async move {
+            holding
+                .query(move |_| {
+                    started.send(()).unwrap();
+                    released.recv().unwrap();
+                    Ok(())
+                })
+                .await
+        });
+        writer_busy.recv_timeout(Duration::from_secs(60)).expect("the writer takes the query");
+        let overflow = 5;
+        let started = std::time::Instant::now();
+        for _ in 0..writer::QUEUE + overflow {
+            analytics.record(finished());
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "recording never waits for the writer");
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap();
+        let report = analytics.report(Window::ALL).await.unwrap();
+        assert_eq!((report.summary.runs, report.unrecorded), (writer::QUEUE as u64, Some(overflow as u64)));
+        analytics.close().await;
+    }
+}
