@@ -17,6 +17,8 @@ mod sandbox;
 mod search_quality;
 mod seed;
 mod seed_servers;
+mod seed_skills_tasks;
+mod seed_skills_web;
 mod skills;
 mod state;
 mod util;

@@ -22,15 +22,15 @@ use crate::util::{Host, HostOptions, expect_result, tests_dir};
 const RUN_TIMEOUT_MS: u64 = 240_000;
 
 /// The host on a scratch copy of the example project, with the seed config as shipped.
-struct Seed {
-    host: Host,
+pub(crate) struct Seed {
+    pub(crate) host: Host,
     /// The scratch copy of `examples/seed-project/`.
-    project: PathBuf,
+    pub(crate) project: PathBuf,
     _scratch: TempDir,
 }
 
 impl Seed {
-    async fn start() -> Result<Seed> {
+    pub(crate) async fn start() -> Result<Seed> {
         let scratch = tempfile::tempdir()?;
         let project = scratch.path().join("seed-project");
         copy_dir(&repository_root().join("examples/seed-project"), &project)?;
@@ -51,7 +51,7 @@ impl Seed {
     }
 
     /// Runs `code` with room for the servers to start, and returns its result.
-    async fn run(&self, code: &str) -> Result<Value> {
+    pub(crate) async fn run(&self, code: &str) -> Result<Value> {
         let response = self.host.execute_with(json!({ "code": code, "timeout": RUN_TIMEOUT_MS })).await?;
         Ok(expect_result(&response).clone())
     }
@@ -246,28 +246,32 @@ async fn task_master_reads_the_example_tasks_and_writes_a_status_to_the_task_fil
     Ok(())
 }
 
-/// A static file server on loopback over `root`, recording every path asked for.
-struct Site {
-    port: u16,
-    requested: Arc<Mutex<Vec<String>>>,
+/// A static file server on loopback over `root`, recording every path asked for
+/// and the body of every POST (answered with a page saying how much it received).
+pub(crate) struct Site {
+    pub(crate) port: u16,
+    pub(crate) requested: Arc<Mutex<Vec<String>>>,
+    /// `(path, body)` of each POST.
+    pub(crate) posted: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Site {
-    async fn serve(root: PathBuf) -> Result<Site> {
+    pub(crate) async fn serve(root: PathBuf) -> Result<Site> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let requested = Arc::new(Mutex::new(Vec::new()));
-        let log = requested.clone();
+        let posted = Arc::new(Mutex::new(Vec::new()));
+        let (log, posts) = (requested.clone(), posted.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(answer(stream, root.clone(), log.clone()));
+                tokio::spawn(answer(stream, root.clone(), log.clone(), posts.clone()));
             }
         });
-        Ok(Site { port, requested })
+        Ok(Site { port, requested, posted })
     }
 
     /// Waits until `path` was asked for, up to a generous bound.
-    async fn wait_for(&self, path: &str) -> bool {
+    pub(crate) async fn wait_for(&self, path: &str) -> bool {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while tokio::time::Instant::now() < deadline {
             if self.requested.lock().unwrap().iter().any(|seen| seen == path) {
@@ -279,8 +283,12 @@ impl Site {
     }
 }
 
-/// Answers one HTTP/1.1 request (at most 16 KiB of head) with the file or 404, then closes.
-async fn answer(mut stream: tokio::net::TcpStream, root: PathBuf, log: Arc<Mutex<Vec<String>>>) {
+/// Most bytes of a request (head and body) read.
+const MAX_REQUEST: usize = 64 * 1024;
+
+/// Answers one HTTP/1.1 request (at most 16 KiB of head) with the file or 404, or a POST
+/// (body up to [`MAX_REQUEST`]) with a page saying how many bytes arrived, then closes.
+async fn answer(mut stream: tokio::net::TcpStream, root: PathBuf, log: Arc<Mutex<Vec<String>>>, posts: Arc<Mutex<Vec<(String, String)>>>) {
     let mut head = Vec::new();
     let mut buffer = [0u8; 4096];
     while !head.windows(4).any(|window| window == b"\r\n\r\n") && head.len() < 16 * 1024 {
@@ -289,9 +297,30 @@ async fn answer(mut stream: tokio::net::TcpStream, root: PathBuf, log: Arc<Mutex
             Ok(read) => head.extend_from_slice(&buffer[..read]),
         }
     }
-    let head = String::from_utf8_lossy(&head);
+    let end = head.windows(4).position(|window| window == b"\r\n\r\n").map_or(head.len(), |at| at + 4);
+    let (head, mut request_body) = (String::from_utf8_lossy(&head[..end]).into_owned(), head[end..].to_vec());
     let path = head.split_whitespace().nth(1).unwrap_or("/").split('?').next().unwrap_or("/").to_owned();
     log.lock().unwrap().push(path.clone());
+    if head.starts_with("POST ") {
+        let length = head
+            .lines()
+            .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|value| value.trim().parse::<usize>().unwrap_or(0)))
+            .unwrap_or(0)
+            .min(MAX_REQUEST);
+        while request_body.len() < length {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => request_body.extend_from_slice(&buffer[..read]),
+            }
+        }
+        let received = String::from_utf8_lossy(&request_body).into_owned();
+        let page = format!("<!doctype html><title>Received</title><p>Received {} bytes</p>", received.len());
+        posts.lock().unwrap().push((path, received));
+        let reply = format!("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}", page.len());
+        let _ = stream.write_all(reply.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        return;
+    }
     let file = root.join(path.trim_start_matches('/'));
     let found = !path.contains("..") && file.is_file();
     let (status, body, kind) = match found {
