@@ -27,7 +27,7 @@
 mod access;
 pub mod results;
 pub mod skill_runs;
-mod state;
+pub mod state;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};

@@ -44,6 +44,10 @@
 //! - Search (`search_quality.rs`): the evaluation set's exact top-1 and top-3,
 //!   and one search over 5,000 synthetic tools. `bench search` runs only this.
 //!
+//! - State (`state.rs`): `cache.get`, `cache.set`, `session.get` and
+//!   `sessions.get` latency, a run with a session, and what the state adds to
+//!   a run that does not use it. `bench state` runs only this.
+//!
 //! Memory is in MiB (reported as "MB"), times in ms or µs as their keys say.
 //! Every loop is bounded in count and time; all traffic is stdio. Every process
 //! it starts is closed (or killed on an error path) before it exits.
@@ -61,6 +65,7 @@ mod report;
 mod search_quality;
 mod skills;
 mod soak;
+mod state;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -135,6 +140,12 @@ async fn main() -> Result<()> {
         println!("{}", report.json_line());
         return Ok(());
     }
+    if std::env::args().nth(1).as_deref() == Some("state") {
+        report.section("state");
+        bounded("state", SECTION_LIMIT, state::measure(&paths, &mut report)).await?;
+        println!("{}", report.json_line());
+        return Ok(());
+    }
     if std::env::args().nth(1).as_deref() == Some("analytics") {
         report.section("analytics");
         bounded("analytics", SECTION_LIMIT, analytics::measure(&paths, &mut report)).await?;
@@ -174,6 +185,9 @@ async fn main() -> Result<()> {
 
     report.section("analytics");
     bounded("analytics", SECTION_LIMIT, analytics::measure(&paths, &mut report)).await?;
+
+    report.section("state: cache and sessions");
+    bounded("state", SECTION_LIMIT, state::measure(&paths, &mut report)).await?;
 
     report.section("in-process breakdown (library, median of 1,000 runs)");
     bounded("in-process breakdown", SECTION_LIMIT, phases(&paths, &mut report)).await?;
