@@ -88,3 +88,58 @@ async fn diagnostics_to_tasks_without_a_working_ide_fails_and_writes_no_task() -
     assert_eq!(std::fs::read(seed.project.join(".taskmaster/tasks/tasks.json"))?, before, "nothing written");
     Ok(())
 }
+
+#[tokio::test]
+async fn bulk_task_operations_change_statuses_and_dependencies_in_the_task_file() -> Result<()> {
+    let seed = Seed::start().await?;
+    let project = root(&seed);
+    let done = call_skill(&seed, "bulk-task-operations", json!({ "projectRoot": project, "operation": "set-status", "ids": ["3", "4"], "status": "done" })).await?;
+    assert_eq!(done, json!({ "operation": "set-status", "matched": 2, "succeeded": ["3", "4"], "skipped": [], "failed": [] }));
+    let statuses = |tasks: &[(String, String, String, Vec<String>, String)]| tasks.iter().map(|task| (task.0.clone(), task.2.clone())).collect::<Vec<_>>();
+    let status_of = |id: &str, status: &str| (id.to_owned(), status.to_owned());
+    assert_eq!(
+        statuses(&tasks_on_disk(&seed)?),
+        [status_of("1", "done"), status_of("2", "in-progress"), status_of("3", "done"), status_of("4", "done"), status_of("5", "pending")]
+    );
+
+    // Imported: the pending task (5) gets a dependency on 4; a self-dependency and a cycle
+    // (task-master would exit on either) are refused without being sent; then task 4 is removed by search.
+    let result = seed
+        .run(&format!(
+            "import {{ bulkTaskOperations }} from \"skills/bulk-task-operations\";
+             const projectRoot = {project:?};
+             const added = await bulkTaskOperations({{ projectRoot, operation: \"add-dependency\", filter: {{ status: \"pending\" }}, dependsOn: \"4\" }});
+             const refused = await bulkTaskOperations({{ projectRoot, operation: \"add-dependency\", ids: [\"4\", \"2\"], dependsOn: \"4\" }});
+             const removedDependency = await bulkTaskOperations({{ projectRoot, operation: \"remove-dependency\", ids: [\"3\", \"4\"], dependsOn: \"2\" }});
+             const removed = await bulkTaskOperations({{ projectRoot, operation: \"remove\", filter: {{ search: \"NEWSLETTER\" }} }});
+             return {{ added, refused, removedDependency, removed }};"
+        ))
+        .await?;
+    assert_eq!(result["added"]["succeeded"], json!(["5"]), "{result:#}");
+    assert_eq!(
+        result["refused"]["failed"],
+        json!([{ "id": "4", "error": "a task cannot depend on itself" }, { "id": "2", "error": "would make a cycle: 4 already depends on 2" }])
+    );
+    assert_eq!(result["removedDependency"]["succeeded"], json!(["3", "4"]), "{result:#}");
+    assert_eq!(result["removed"]["succeeded"], json!(["4"]), "{result:#}");
+    let tasks = tasks_on_disk(&seed)?;
+    let dependencies: Vec<(String, Vec<String>)> = tasks.iter().map(|task| (task.0.clone(), task.3.clone())).collect();
+    let depends = |id: &str, on: &[&str]| (id.to_owned(), on.iter().map(|id| id.to_string()).collect::<Vec<_>>());
+    // Removing task 4 also drops the dependency of 5 on it, which remove_task alone leaves.
+    assert_eq!(dependencies, [depends("1", &[]), depends("2", &["1"]), depends("3", &[]), depends("5", &[])], "{tasks:#?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn bulk_task_operations_with_an_unknown_task_change_nothing() -> Result<()> {
+    let seed = Seed::start().await?;
+    let before = std::fs::read(seed.project.join(".taskmaster/tasks/tasks.json"))?;
+    let result = seed
+        .host
+        .call("skill_bulk-task-operations", json!({ "projectRoot": root(&seed), "operation": "set-status", "ids": ["3", "99"], "status": "done" }))
+        .await?;
+    assert_eq!(result.is_error, Some(true), "{}", text_of(&result));
+    assert!(text_of(&result).contains("no such task: 99; nothing was changed"), "{}", text_of(&result));
+    assert_eq!(std::fs::read(seed.project.join(".taskmaster/tasks/tasks.json"))?, before, "task 3 is not set either");
+    Ok(())
+}
