@@ -7,7 +7,8 @@
 //! so nothing a program does survives it.
 //!
 //! It knows nothing about MCP: requests to downstream tools go through the
-//! [`ToolAccess`] each [`Job`] carries.
+//! [`ToolAccess`] each [`Job`] carries, and the program's cache and session
+//! through the [`StateAccess`] that access gives.
 //!
 //! # Security
 //! A program reaches only what the WIT world imports. WASI is linked because
