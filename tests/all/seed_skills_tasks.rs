@@ -143,3 +143,64 @@ async fn bulk_task_operations_with_an_unknown_task_change_nothing() -> Result<()
     assert_eq!(std::fs::read(seed.project.join(".taskmaster/tasks/tasks.json"))?, before, "task 3 is not set either");
     Ok(())
 }
+
+#[tokio::test]
+async fn task_triage_report_and_dependency_graph_read_the_task_file_as_it_is() -> Result<()> {
+    let seed = Seed::start().await?;
+    let project = root(&seed);
+    let report = call_skill(&seed, "task-triage-report", json!({ "projectRoot": project })).await?;
+    assert_eq!(
+        report,
+        json!({
+            "total": 5, "open": 4,
+            "byStatus": { "done": 1, "in-progress": 1, "pending": 3 },
+            "byPriority": { "high": 1, "medium": 2, "low": 1 },
+            "blocked": [
+                { "id": "3", "title": "Rate-limit POST /api/contact", "waitingOn": ["2"] },
+                { "id": "4", "title": "Newsletter opt-in", "waitingOn": ["2"] },
+            ],
+            "next": { "id": "2.2", "title": "Topic must be a known topic", "priority": "high" },
+        })
+    );
+    let graph = call_skill(&seed, "task-dependency-graph", json!({ "projectRoot": project })).await?;
+    assert_eq!(graph["nodes"], json!(5));
+    assert_eq!(graph["edges"], json!([["2", "1"], ["3", "2"], ["4", "2"]]));
+    assert_eq!((&graph["missing"], &graph["cycles"]), (&json!([]), &json!([])));
+    let mermaid = graph["mermaid"].as_str().unwrap();
+    assert!(mermaid.starts_with("flowchart LR\n") && mermaid.contains("  t3[\"3: Rate-limit POST /api/contact\"]"), "{mermaid}");
+    assert!(mermaid.contains("  t1 --> t2\n") && mermaid.contains("  t2 --> t4"), "{mermaid}");
+
+    // Task 2 done, 1 made to depend on 3 (a cycle task-master itself would refuse) and 5 on a task that
+    // does not exist, written to the file: both skills, imported, see it.
+    let file = seed.project.join(".taskmaster/tasks/tasks.json");
+    let mut tasks: Value = serde_json::from_slice(&std::fs::read(&file)?)?;
+    tasks["master"]["tasks"][0]["dependencies"] = json!(["3"]);
+    tasks["master"]["tasks"][1]["status"] = json!("done");
+    tasks["master"]["tasks"][4]["dependencies"] = json!(["42"]);
+    std::fs::write(&file, serde_json::to_vec_pretty(&tasks)?)?;
+    let result = seed
+        .run(&format!(
+            "import {{ taskTriageReport }} from \"skills/task-triage-report\";
+             import taskDependencyGraph from \"skills/task-dependency-graph\";
+             const projectRoot = {project:?};
+             return {{ report: await taskTriageReport({{ projectRoot }}), graph: await taskDependencyGraph({{ projectRoot, includeDone: false }}) }};"
+        ))
+        .await?;
+    assert_eq!(result["report"]["blocked"], json!([{ "id": "5", "title": "Accessibility pass on the form", "waitingOn": ["42"] }]), "{result:#}");
+    assert_eq!(result["graph"]["nodes"], json!(3), "tasks 1 and 2 are done: {result:#}");
+    assert_eq!(result["graph"]["missing"], json!([["5", "42"]]), "{result:#}");
+    let all = seed.run(&format!("import g from \"skills/task-dependency-graph\"; return await g({{ projectRoot: {project:?} }});")).await?;
+    assert_eq!(all["cycles"], json!([["1", "3", "2"]]), "{all:#}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_task_reports_of_a_project_without_a_task_file_are_empty() -> Result<()> {
+    let seed = Seed::start().await?;
+    std::fs::remove_dir_all(seed.project.join(".taskmaster/tasks"))?;
+    let report = call_skill(&seed, "task-triage-report", json!({ "projectRoot": root(&seed) })).await?;
+    assert_eq!(report, json!({ "total": 0, "open": 0, "byStatus": {}, "byPriority": {}, "blocked": [], "next": null }));
+    let graph = call_skill(&seed, "task-dependency-graph", json!({ "projectRoot": root(&seed) })).await?;
+    assert_eq!(graph, json!({ "nodes": 0, "edges": [], "missing": [], "cycles": [], "mermaid": "flowchart LR" }));
+    Ok(())
+}
