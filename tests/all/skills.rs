@@ -726,7 +726,7 @@ async fn core_tools_and_each_skill_tool_stay_within_their_token_budgets() -> Res
     let (skills, core): (Vec<&Tool>, Vec<&Tool>) = listed.iter().partition(|tool| tool.name.starts_with("skill_"));
     let mut core_names: Vec<&str> = core.iter().map(|tool| tool.name.as_ref()).collect();
     core_names.sort_unstable();
-    assert_eq!(core_names, ["delete_skill", "describe_tools", "execute_code", "list_mcp_servers", "save_skill", "search_tools"]);
+    assert_eq!(core_names, ["delete_skill", "describe_tools", "execute_code", "list_mcp_servers", "runtime_stats", "save_skill", "search_tools"]);
     let core_tokens = count(&json!({ "tools": core }))?;
     println!("core tools: {core_tokens} tokens");
     for tool in &core {

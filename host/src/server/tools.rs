@@ -35,15 +35,14 @@ impl CodeRuntimeServer {
         Self::tool_router().list_all()
     }
 
-    /// Run TypeScript in a sandbox and get back its return value and console output.
+    /// Run TypeScript in a sandbox; get back its return value and console output.
     /// Only what the code returns reaches you, so filter and summarize data in code.
     /// Call MCP servers' tools: `const fs = await import("mcp://filesystem"); await fs.readFile({path: "/x"})`
-    /// (tools by exact or camelCase name), or `await mcp.call("server", "tool", {...})`; also
+    /// (exact or camelCase names), or `await mcp.call("server", "tool", {...})`; also
     /// `mcp.servers()`, `mcp.tools(server)`. A failed call throws an McpError (.kind, .server, .tool).
-    /// console output is captured; setTimeout works. No files, network, process,
-    /// require or fetch except through MCP tools. Limits: time, CPU fuel,
-    /// 64 MiB memory, 1 MiB code and result. The response has {ok, result, logs, error: {kind,
-    /// message, line, column}, stats}.
+    /// No files, network, process, require or fetch except through MCP tools. Limits: time,
+    /// CPU fuel, 64 MiB memory, 1 MiB code and result. The response has {ok, result, logs,
+    /// error: {kind, message, line, column}, stats}.
     #[tool(
         name = "execute_code",
         title = "Run a TypeScript program that calls MCP tools",
@@ -131,7 +130,7 @@ impl CodeRuntimeServer {
     }
 
     /// Runs, success rate, p50/p95 ms, errors, top skills and tools, tokens saved; `window` such as "7d" (default all).
-    #[tool(name = "runtime_stats", annotations(read_only_hint = true))]
+    #[tool(name = "runtime_stats", title = "Runtime statistics", annotations(read_only_hint = true, open_world_hint = false))]
     async fn runtime_stats(&self, Parameters(params): Parameters<stats::RuntimeStatsParams>) -> CallToolResult {
         stats::report(&self.runtime, params).await
     }
