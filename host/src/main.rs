@@ -2,6 +2,11 @@
 //! (stdout is the MCP channel), load the configuration, then serve MCP over
 //! stdio or run one file.
 
+// The release build's layout of `run`'s future (every command's nested
+// futures: serve, runs with their tracing spans, skills, the state) passes
+// rustc's default query depth of 128.
+#![recursion_limit = "256"]
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
