@@ -8,9 +8,12 @@
 //!   that the writer is let to catch up with (so no run is dropped and every
 //!   send is a real one); median and p99. Also what one audited tool call
 //!   adds (its digest, its row and its result's sample).
-//! - End to end: `execute_code` of `return 1;` round trips on a host that
-//!   records minus one that does not, medians of [`ROUNDS`] rounds of
-//!   [`CALLS`] calls, the two hosts taken in turn.
+//! - End to end: `execute_code` of `return 1;` on a host that records and
+//!   on one that does not, [`ROUNDS`] rounds of [`CALLS`] calls, the two
+//!   hosts taken in turn: the median of the rounds' differences of median
+//!   round trips (noisy on a shared machine: tens of µs either way), and the
+//!   host CPU per run of each (the writer's work included), which noise
+//!   moves less.
 //! - The writer: runs saved per second (tokens counted, rows written,
 //!   retention applied), from the first hand-over to the report that follows
 //!   the last.
@@ -27,14 +30,14 @@ use mcp_code_runtime::outcome::{RunOutcome, RunStats};
 use mcp_code_runtime::store::{self, AnalyticsStore, CallRow, Retention, RunRow};
 use serde_json::json;
 
-use crate::child::{Connection, Paths, execute};
+use crate::child::{Connection, Counters, Paths, execute};
 use crate::report::{Report, Target, median, percentile, us};
 
 const RUNS: usize = 20_000;
 /// Runs handed over before the writer is waited for (under its queue of 1,024).
 const CHUNK: usize = 500;
-const ROUNDS: usize = 5;
-const CALLS: usize = 400;
+const ROUNDS: usize = 10;
+const CALLS: usize = 500;
 const FULL_RUNS: usize = 100_000;
 const FULL_BATCH: usize = 1_000;
 
@@ -104,29 +107,45 @@ async fn end_to_end(paths: &Paths, report: &mut Report) -> Result<()> {
     for host in [&recording, &not_recording] {
         rounds(host, CALLS).await?;
     }
-    let (mut with, mut without) = (Vec::new(), Vec::new());
+    let (mut differences, mut with, mut without) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cpu_with, mut cpu_without) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        with.push(rounds(&recording, CALLS).await?);
-        without.push(rounds(&not_recording, CALLS).await?);
+        let (on, on_cpu) = rounds(&recording, CALLS).await?;
+        let (off, off_cpu) = rounds(&not_recording, CALLS).await?;
+        differences.push(on - off);
+        (with.push(on), without.push(off), cpu_with.push(on_cpu), cpu_without.push(off_cpu));
     }
     recording.close().await?;
     not_recording.close().await?;
-    let (with, without) = (median(&with), median(&without));
-    report.figure("analytics_roundtrip_on_us", with, "µs", "round trip `return 1;` recording, median of round medians");
-    report.figure("analytics_roundtrip_off_us", without, "µs", "round trip `return 1;` not recording, median of round medians");
-    report.figure("analytics_roundtrip_delta_us", with - without, "µs", "  difference (noise is some µs)");
+    report.figure("analytics_roundtrip_on_us", median(&with), "µs", "round trip `return 1;` recording, median of round medians");
+    report.figure("analytics_roundtrip_off_us", median(&without), "µs", "round trip `return 1;` not recording, median of round medians");
+    report.figure("analytics_roundtrip_delta_us", median(&differences), "µs", "  median of the rounds' differences");
+    // Over all rounds: the kernel counts CPU time in 10 ms ticks.
+    let (cpu_with, cpu_without) = (mean(&cpu_with), mean(&cpu_without));
+    report.figure("analytics_host_cpu_on_us", cpu_with, "µs", "host CPU per run, recording (the writer's included)");
+    report.figure("analytics_host_cpu_off_us", cpu_without, "µs", "host CPU per run, not recording");
+    report.figure("analytics_host_cpu_delta_us", cpu_with - cpu_without, "µs", "  difference");
     Ok(())
 }
 
-/// The median round trip of `calls` trivial runs, in µs.
-async fn rounds(host: &Connection, calls: usize) -> Result<f64> {
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+/// The median round trip of `calls` trivial runs and the host's CPU per
+/// run, in µs.
+async fn rounds(host: &Connection, calls: usize) -> Result<(f64, f64)> {
     let peer = host.peer();
+    let before: Counters = host.counters()?;
     let mut times = Vec::with_capacity(calls);
     for _ in 0..calls {
         let (_, elapsed) = execute(&peer, "return 1;").await?;
         times.push(us(elapsed));
     }
-    Ok(median(&times))
+    // The writer saves what the round recorded within its batch wait.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (cpu, _) = host.counters()?.per_event_since(&before, calls);
+    Ok((median(&times), cpu))
 }
 
 /// Opening a database of `FULL_RUNS` runs, as `serve` does at start.
