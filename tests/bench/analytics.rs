@@ -113,7 +113,10 @@ async fn end_to_end(paths: &Paths, report: &mut Report) -> Result<()> {
         let (on, on_cpu) = rounds(&recording, CALLS).await?;
         let (off, off_cpu) = rounds(&not_recording, CALLS).await?;
         differences.push(on - off);
-        (with.push(on), without.push(off), cpu_with.push(on_cpu), cpu_without.push(off_cpu));
+        with.push(on);
+        without.push(off);
+        cpu_with.push(on_cpu);
+        cpu_without.push(off_cpu);
     }
     recording.close().await?;
     not_recording.close().await?;

@@ -101,7 +101,7 @@ pub fn render(report: &Report, points: &[RunPoint], now_ms: i64, since_ms: Optio
         })
         .collect();
     figure(&mut page, "Slowest servers (average call)", &svg::bars("servers", &servers, SERVER_COLOR, "ms"), None);
-    let _ = write!(page, "</section></main><script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(page, "</section></main><script>{SCRIPT}</script></body></html>");
     page
 }
 
@@ -203,7 +203,7 @@ fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);

@@ -18,7 +18,7 @@
 //! workers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -100,10 +100,8 @@ fn gather(first: Message, receiver: &Receiver<Message>) -> (Vec<RunRow>, Vec<Que
             Message::Stop => return (batch, queries, true),
         }
         if queries.is_empty() && batch.len() < BATCH {
-            next = match receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(message) => Some(message),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-            };
+            // Timed out or disconnected: the batch is complete.
+            next = receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok();
         }
     }
     (batch, queries, false)

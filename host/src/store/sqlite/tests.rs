@@ -106,7 +106,7 @@ fn a_damaged_page_is_found_by_the_check() {
     bytes[9 * 4096..9 * 4096 + 64].fill(0xA5);
     std::fs::write(&path, &bytes).unwrap();
     let mut opened = SqliteStore::open(&path).expect("the header and schema are whole");
-    let error = opened.check().err().expect("a damaged page is found");
+    let error = opened.check().expect_err("a damaged page is found");
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
 }
 
