@@ -201,8 +201,9 @@ impl Runtime {
     /// Runs one program and reports what it did.
     pub async fn execute(&self, request: ExecuteRequest) -> RunOutcome {
         let log = self.run_log();
+        let entry = Entry::Code { session: request.session_id.clone() };
         let outcome = self.execute_logged(request, &log).instrument(tracing::debug_span!("run", entry = "execute_code")).await;
-        self.record(&log, Entry::Code, &outcome);
+        self.record(&log, entry, &outcome);
         outcome
     }
 

@@ -102,10 +102,11 @@ async fn stats_and_the_audit_log_match_a_scripted_series_of_runs() -> Result<()>
     let caught = "try { await mcp.call(\"test\", \"fail\", { message: \"m\" }); } catch {}\n\
                   try { await mcp.call(\"nowhere\", \"x\", {}); } catch {}\nreturn 2;";
     expect_result(&host.execute(caught).await?);
-    // 7: the skill as a tool; 8: imported by a program.
+    // 7: the skill as a tool; 8: imported by a program, on a session.
     let skill = host.call("skill_echo-twice", json!({"word": "hi"})).await?;
     assert_eq!(skill.is_error, Some(false), "{skill:?}");
-    let imported = host.execute("const { echoTwice } = await import(\"skills/echo-twice\");\nreturn await echoTwice({ word: \"yo\" });").await?;
+    let importing = "const { echoTwice } = await import(\"skills/echo-twice\");\nreturn await echoTwice({ word: \"yo\" });";
+    let imported = host.execute_with(json!({"code": importing, "sessionId": "analytics-session"})).await?;
     assert_eq!(expect_result(&imported), &json!({"words": ["yo", "yo"]}));
 
     let stats = runtime_stats(&host, None).await?;
@@ -115,6 +116,7 @@ async fn stats_and_the_audit_log_match_a_scripted_series_of_runs() -> Result<()>
     assert_eq!(stats["errors"], json!({"runtime_error": 1, "syntax_error": 1, "tool_error": 1}), "{stats:#}");
     // Admitted calls: 3 counter, 1 + 1 fail, 2 + 2 echo (the refused server is not admitted).
     assert_eq!(stats["toolCalls"], json!(9), "{stats:#}");
+    assert_eq!(stats["sessions"], json!(1), "{stats:#}");
     assert_eq!(stats["topSkills"], json!([{"skill": "echo-twice", "calls": 2}]), "{stats:#}");
     let tools: Vec<(String, u64, u64)> = stats["topTools"]
         .as_array()
@@ -160,7 +162,7 @@ async fn stats_and_the_audit_log_match_a_scripted_series_of_runs() -> Result<()>
     assert!(entries[0]["bytesIn"].as_u64().unwrap() > 0, "{:#}", entries[0]);
     // The same totals from the command line, in a process of its own.
     let printed: Value = serde_json::from_slice(&cli_json("stats", data.path(), &["--json"])?.stdout)?;
-    for key in ["runs", "ok", "errors", "toolCalls", "topSkills", "topTools", "tokens", "p50Ms", "p95Ms"] {
+    for key in ["runs", "ok", "errors", "toolCalls", "sessions", "topSkills", "topTools", "tokens", "p50Ms", "p95Ms"] {
         assert_eq!(printed[key], stats[key], "{key}");
     }
     let table = String::from_utf8(cli_json("stats", data.path(), &[])?.stdout)?;

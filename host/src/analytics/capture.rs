@@ -34,8 +34,8 @@ pub const CANCELLED: &str = "cancelled";
 /// How a run was started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
-    /// `execute_code` (or `run`).
-    Code,
+    /// `execute_code`, on the session it names, if it names one.
+    Code { session: Option<String> },
     /// A skill called as a tool.
     Skill(String),
 }

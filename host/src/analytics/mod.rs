@@ -191,7 +191,7 @@ mod tests {
 
     fn finished() -> FinishedRun {
         let outcome = RunOutcome { ok: true, result: serde_json::json!(1), logs: Vec::new(), error: None, truncated: None, stats: RunStats::default() };
-        RunLog::recording().finish(Entry::Code, &outcome).expect("a recording log")
+        RunLog::recording().finish(Entry::Code { session: None }, &outcome).expect("a recording log")
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,6 +37,9 @@ impl Report {
         let _ = writeln!(text, "runs              {} ({} ok, {:.1}% success)", summary.runs, summary.ok, self.success_rate * 100.0);
         let _ = writeln!(text, "duration          p50 {} ms, p95 {} ms", round(summary.p50_ms), round(summary.p95_ms));
         let _ = writeln!(text, "tool calls        {}", summary.tool_calls);
+        if summary.sessions > 0 {
+            let _ = writeln!(text, "sessions          {}", summary.sessions);
+        }
         let tokens = &summary.tokens;
         let _ = writeln!(text, "tokens saved      {} ({} read by programs, {} returned)", tokens.saved, tokens.consumed, tokens.returned);
         if let Some(unrecorded) = self.unrecorded.filter(|count| *count > 0) {

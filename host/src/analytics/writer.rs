@@ -114,13 +114,14 @@ fn retention(settings: &AnalyticsSettings) -> Retention {
 
 /// A finished run as a row, its tokens counted.
 fn row(run: FinishedRun) -> RunRow {
+    let (skill, session) = match run.entry {
+        Entry::Code { session } => (None, session),
+        Entry::Skill(name) => (Some(name), None),
+    };
     RunRow {
         started_at_ms: run.started_at_ms,
-        skill: match run.entry {
-            Entry::Code => None,
-            Entry::Skill(name) => Some(name),
-        },
-        session: None,
+        skill,
+        session,
         duration_ms: run.duration_ms,
         error_kind: run.error_kind.map(str::to_owned),
         fuel: run.fuel,

@@ -18,7 +18,7 @@ pub struct RunRow {
     pub started_at_ms: i64,
     /// The skill called as a tool; `None` for `execute_code`.
     pub skill: Option<String>,
-    /// The session the run belonged to (none yet: sessions are to come).
+    /// The session an `execute_code` run named.
     pub session: Option<String>,
     pub duration_ms: f64,
     /// The error kind's name (`timeout`); `None` when the run succeeded.
@@ -74,6 +74,8 @@ pub struct Summary {
     /// Failed runs by error kind.
     pub errors: BTreeMap<String, u64>,
     pub tool_calls: u64,
+    /// How many sessions the runs used.
+    pub sessions: u64,
     pub tokens: Tokens,
     /// The most used skills, most used first.
     pub top_skills: Vec<SkillUse>,

@@ -113,12 +113,13 @@ fn prune(connection: &Connection, retention: &Retention) -> rusqlite::Result<()>
 }
 
 fn summary(connection: &Connection, since: i64, top: i64) -> rusqlite::Result<Summary> {
-    let (runs, ok, tool_calls, tokens) = connection.query_row(
-        "SELECT COUNT(*), COUNT(*) - COUNT(error_kind), COALESCE(SUM(tool_calls), 0), COALESCE(SUM(tokens_consumed), 0),
-                COALESCE(SUM(tokens_returned), 0), COALESCE(SUM(MAX(tokens_consumed - tokens_returned, 0)), 0)
+    let (runs, ok, tool_calls, sessions, tokens) = connection.query_row(
+        "SELECT COUNT(*), COUNT(*) - COUNT(error_kind), COALESCE(SUM(tool_calls), 0), COUNT(DISTINCT session),
+                COALESCE(SUM(tokens_consumed), 0), COALESCE(SUM(tokens_returned), 0),
+                COALESCE(SUM(MAX(tokens_consumed - tokens_returned, 0)), 0)
          FROM runs WHERE started_at >= ?1",
         [since],
-        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, Tokens { consumed: row.get(3)?, returned: row.get(4)?, saved: row.get(5)? })),
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, Tokens { consumed: row.get(4)?, returned: row.get(5)?, saved: row.get(6)? })),
     )?;
     let errors = collect(
         connection,
@@ -160,6 +161,7 @@ fn summary(connection: &Connection, since: i64, top: i64) -> rusqlite::Result<Su
         p95_ms: percentile(connection, since, runs, 95)?,
         errors: errors.into_iter().collect(),
         tool_calls,
+        sessions,
         tokens,
         top_skills,
         top_tools,

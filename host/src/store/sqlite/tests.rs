@@ -122,10 +122,13 @@ fn the_summary_counts_what_was_saved() {
     runs[4] = RunRow { tokens_consumed: 5, tokens_returned: 50, ..runs[4].clone() };
     runs[5].skills = vec![("b".into(), 1), ("a".into(), 2)];
     runs[6].skills = vec![("b".into(), 3)];
+    runs[7].session = Some("one".into());
+    runs[8].session = Some("one".into());
+    runs[9].session = Some("two".into());
     runs[3].calls = vec![call("slow", "x", "ok", 90.0), call("fast", "y", "tool_error", 1.0), call("fast", "y", "ok", 3.0)];
     store.save_runs(&runs, &KEEP_ALL).unwrap();
     let summary = store.summary(None, 10).unwrap();
-    assert_eq!((summary.runs, summary.ok, summary.tool_calls), (20, 17, 3));
+    assert_eq!((summary.runs, summary.ok, summary.tool_calls, summary.sessions), (20, 17, 3, 2));
     assert_eq!((summary.p50_ms, summary.p95_ms), (10.0, 19.0));
     assert_eq!(summary.errors, [("timeout".to_owned(), 2), ("tool_error".to_owned(), 1)].into());
     assert_eq!(summary.tokens, crate::store::Tokens { consumed: 1005, returned: 60, saved: 990 });
