@@ -32,7 +32,7 @@ pub struct Bar {
 /// Stacked columns, one per bucket; `labels` name the buckets.
 pub fn columns(chart: &str, labels: &[String], series: &[Series<'_>], unit: &str) -> String {
     let totals: Vec<f64> = (0..labels.len()).map(|index| series.iter().map(|one| one.values[index]).sum()).collect();
-    let top = nice_ceiling(totals.iter().copied().fold(0.0, f64::max));
+    let top = axis_top(totals.iter().copied().fold(0.0, f64::max), true);
     let mut svg = open(chart, HEIGHT);
     grid(&mut svg, top, unit);
     let slot = plot_width() / labels.len().max(1) as f64;
@@ -61,7 +61,7 @@ pub fn columns(chart: &str, labels: &[String], series: &[Series<'_>], unit: &str
 /// Lines over the buckets; a bucket without a value (`NaN`) breaks the line.
 pub fn lines(chart: &str, labels: &[String], series: &[Series<'_>], unit: &str) -> String {
     let highest = series.iter().flat_map(|one| one.values.iter().copied()).filter(|value| value.is_finite()).fold(0.0, f64::max);
-    let top = nice_ceiling(highest);
+    let top = axis_top(highest, false);
     let mut svg = open(chart, HEIGHT);
     grid(&mut svg, top, unit);
     let slot = plot_width() / labels.len().max(1) as f64;
@@ -173,18 +173,31 @@ fn time_axis(svg: &mut String, labels: &[String]) {
     }
 }
 
-/// The smallest 1, 2 or 5 times a power of ten at least `value` (1 for 0).
-pub fn nice_ceiling(value: f64) -> f64 {
-    if value <= 0.0 || !value.is_finite() {
-        return 1.0;
+/// The top of an axis whose [`TICKS`] ticks are round steps and reach at
+/// least `highest`; whole numbers only on an `integer` axis (counts).
+pub fn axis_top(highest: f64, integer: bool) -> f64 {
+    let wanted = highest / f64::from(TICKS);
+    if wanted <= 0.0 || !wanted.is_finite() {
+        return f64::from(TICKS);
     }
-    let power = 10f64.powf(value.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].into_iter().map(|step| step * power).find(|nice| *nice >= value * (1.0 - 1e-9)).unwrap_or(10.0 * power)
+    let power = 10f64.powf(wanted.log10().floor());
+    let step = [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .into_iter()
+        .map(|step| step * power)
+        .filter(|step| !integer || step.fract() == 0.0)
+        .find(|step| *step >= wanted * (1.0 - 1e-9))
+        .unwrap_or(10.0 * power);
+    step.max(if integer { 1.0 } else { 0.0 }) * f64::from(TICKS)
 }
 
-/// A number as data: integers without a fraction, others to 0.1.
+/// A number as data: integers without a fraction, others to 0.1, or to
+/// 0.01 where 0.1 would round them.
 pub fn number(value: f64) -> String {
-    if value.fract() == 0.0 { format!("{value:.0}") } else { format!("{value:.1}") }
+    match value {
+        _ if value.fract() == 0.0 => format!("{value:.0}"),
+        _ if (value * 10.0).fract() == 0.0 => format!("{value:.1}"),
+        _ => format!("{value:.2}"),
+    }
 }
 
 /// A tick value: 1.5k, 2M.
@@ -225,9 +238,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scales_end_on_round_numbers() {
-        let ceilings: Vec<f64> = [0.0, 0.3, 1.0, 3.0, 7.0, 10.0, 11.0, 180.0, 2500.0].into_iter().map(nice_ceiling).collect();
-        assert_eq!(ceilings, [1.0, 0.5, 1.0, 5.0, 10.0, 10.0, 20.0, 200.0, 5000.0]);
+    fn axes_have_four_round_steps_and_counts_whole_ones() {
+        let counts: Vec<f64> = [0.0, 1.0, 3.0, 7.0, 48.0, 180.0, 2500.0].into_iter().map(|highest| axis_top(highest, true)).collect();
+        assert_eq!(counts, [4.0, 4.0, 4.0, 8.0, 60.0, 200.0, 3200.0]);
+        let times: Vec<f64> = [0.3, 5.2, 38.7, 750.0].into_iter().map(|highest| axis_top(highest, false)).collect();
+        assert_eq!(times, [0.32, 6.0, 40.0, 800.0]);
+        assert_eq!([number(0.25), number(0.5), number(12.0)], ["0.25", "0.5", "12"]);
     }
 
     #[test]
