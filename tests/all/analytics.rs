@@ -381,8 +381,8 @@ async fn the_dashboard_renders_the_runs_in_chromium() -> Result<()> {
     let dom = String::from_utf8(headless(&page, profile.path(), &["--dump-dom"])?.stdout)?;
     assert_eq!(attribute(&dom, "<body", "data-charts-rendered").as_deref(), Some("7"), "every chart was laid out");
     assert_eq!(attribute(&dom, "<body", "data-runs").as_deref(), Some("6"));
-    let buckets = dom.matches("class=\"column\"").count();
-    assert!(buckets >= 2, "runs over time has buckets: {buckets}");
+    let buckets = dom.matches("data-ok=").count();
+    assert!(buckets >= 1, "runs over time has buckets: {buckets}");
     let ok: u64 = bucket_sum(&dom, "data-ok");
     let failed: u64 = bucket_sum(&dom, "data-failed");
     assert_eq!((ok, failed), (4, 2), "the runs chart holds every run");
