@@ -180,9 +180,11 @@ impl Runtime {
         if self.analytics.is_some() { RunLog::recording() } else { RunLog::off() }
     }
 
-    /// Hands the run that `log` recorded to the analytics.
+    /// Hands the run that `log` recorded to the analytics, its tools named
+    /// by their names where the program used aliases.
     fn record(&self, log: &RunLog, entry: Entry, outcome: &RunOutcome) {
-        if let (Some(analytics), Some(run)) = (&self.analytics, log.finish(entry, outcome)) {
+        if let (Some(analytics), Some(mut run)) = (&self.analytics, log.finish(entry, outcome)) {
+            run.name_tools(|server, tool| self.bridge.tool_name(server, tool));
             analytics.record(run);
         }
     }

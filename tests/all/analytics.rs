@@ -91,8 +91,9 @@ async fn stats_and_the_audit_log_match_a_scripted_series_of_runs() -> Result<()>
         .await?;
     assert_eq!(saved.is_error, Some(false), "{saved:?}");
 
-    // 1-2: successes, one with three counter calls; 3-5: failures of known kinds.
-    expect_result(&host.execute("return 1;").await?);
+    // 1-2: successes, one calling a tool by its camelCase alias, one with
+    // three counter calls; 3-5: failures of known kinds.
+    expect_result(&host.execute("await mcp.call(\"test\", \"notifyChange\", {});\nreturn 1;").await?);
     let counted = host.execute("for (let i = 0; i < 2; i++) await mcp.call(\"test\", \"counter\", {});\nreturn (await mcp.call(\"test\", \"counter\", {})).count;").await?;
     assert_eq!(expect_result(&counted), &json!(3), "the server saw three calls");
     expect_error(&host.execute("throw new Error(\"boom\");").await?, "runtime_error");
@@ -114,8 +115,8 @@ async fn stats_and_the_audit_log_match_a_scripted_series_of_runs() -> Result<()>
     assert_eq!(stats["ok"], json!(5), "{stats:#}");
     assert_eq!(stats["successRate"], json!(5.0 / 8.0), "{stats:#}");
     assert_eq!(stats["errors"], json!({"runtime_error": 1, "syntax_error": 1, "tool_error": 1}), "{stats:#}");
-    // Admitted calls: 3 counter, 1 + 1 fail, 2 + 2 echo (the refused server is not admitted).
-    assert_eq!(stats["toolCalls"], json!(9), "{stats:#}");
+    // Admitted calls: 1 notify_change, 3 counter, 1 + 1 fail, 2 + 2 echo (the refused server is not admitted).
+    assert_eq!(stats["toolCalls"], json!(10), "{stats:#}");
     assert_eq!(stats["sessions"], json!(1), "{stats:#}");
     assert_eq!(stats["topSkills"], json!([{"skill": "echo-twice", "calls": 2}]), "{stats:#}");
     let tools: Vec<(String, u64, u64)> = stats["topTools"]
@@ -124,7 +125,8 @@ async fn stats_and_the_audit_log_match_a_scripted_series_of_runs() -> Result<()>
         .iter()
         .map(|tool| (format!("{}.{}", tool["server"].as_str().unwrap(), tool["tool"].as_str().unwrap()), tool["calls"].as_u64().unwrap(), tool["failed"].as_u64().unwrap()))
         .collect();
-    assert_eq!(tools, [("test.echo".into(), 4, 0), ("test.counter".into(), 3, 0), ("test.fail".into(), 2, 2), ("nowhere.x".into(), 1, 1)]);
+    let expected = [("test.echo", 4, 0), ("test.counter", 3, 0), ("test.fail", 2, 2), ("nowhere.x", 1, 1), ("test.notify_change", 1, 0)];
+    assert_eq!(tools, expected.map(|(tool, calls, failed)| (tool.to_owned(), calls, failed)), "tools by their names, not the aliases programs used");
     assert_eq!(stats["window"], json!("all"));
     assert_eq!(stats["unrecorded"], json!(0));
     let tokens = &stats["tokens"];
@@ -140,6 +142,7 @@ async fn stats_and_the_audit_log_match_a_scripted_series_of_runs() -> Result<()>
     host.client.cancel().await?;
     let entries = audit(data.path())?;
     let expected: Vec<(String, String)> = [
+        ("test.notify_change", "ok"),
         ("test.counter", "ok"),
         ("test.counter", "ok"),
         ("test.counter", "ok"),
@@ -155,11 +158,11 @@ async fn stats_and_the_audit_log_match_a_scripted_series_of_runs() -> Result<()>
     .map(|(tool, outcome)| ((*tool).to_owned(), (*outcome).to_owned()))
     .collect();
     assert_eq!(calls(&entries), expected);
-    assert_eq!(entries[6]["argumentsDigest"], json!(format!("{:016x}", xxh3_64(br#"{"message":"hi"}"#))), "{:#}", entries[6]);
-    assert_eq!(entries[8]["argumentsDigest"], json!(format!("{:016x}", xxh3_64(br#"{"message":"yo"}"#))));
+    assert_eq!(entries[7]["argumentsDigest"], json!(format!("{:016x}", xxh3_64(br#"{"message":"hi"}"#))), "{:#}", entries[7]);
+    assert_eq!(entries[9]["argumentsDigest"], json!(format!("{:016x}", xxh3_64(br#"{"message":"yo"}"#))));
     let audit_text = serde_json::to_string(&entries)?;
     assert!(!audit_text.contains("\"hi\"") && !audit_text.contains("yo\""), "no arguments in the audit log: {audit_text}");
-    assert!(entries[0]["bytesIn"].as_u64().unwrap() > 0, "{:#}", entries[0]);
+    assert!(entries[1]["bytesIn"].as_u64().unwrap() > 0, "{:#}", entries[1]);
     // The same totals from the command line, in a process of its own.
     let printed: Value = serde_json::from_slice(&cli_json("stats", data.path(), &["--json"])?.stdout)?;
     for key in ["runs", "ok", "errors", "toolCalls", "sessions", "topSkills", "topTools", "tokens", "p50Ms", "p95Ms"] {

@@ -157,6 +157,21 @@ impl RunLog {
     }
 }
 
+impl FinishedRun {
+    /// Renames each audited call's tool to what `name` says it is (a
+    /// program may use a camelCase alias), asking once per server and tool.
+    pub fn name_tools(&mut self, name: impl Fn(&str, &str) -> Option<String>) {
+        let mut named: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
+        for call in &mut self.calls {
+            let key = (call.server.clone(), call.tool.clone());
+            let found = named.entry(key).or_insert_with(|| name(&call.server, &call.tool));
+            if let Some(found) = found {
+                call.tool.clone_from(found);
+            }
+        }
+    }
+}
+
 impl PendingCall {
     /// Notes how the call ended: with the `result` text the program
     /// received, or refused or failed with a failure kind's name.

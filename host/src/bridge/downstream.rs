@@ -127,6 +127,12 @@ impl Downstream {
         }
     }
 
+    /// The tools as last listed, without waiting or listing anew; `None`
+    /// while they are being listed, or before the first listing.
+    pub fn listed_tools(&self) -> Option<Arc<Vec<Tool>>> {
+        self.tools.try_lock().ok()?.as_ref().map(Arc::clone)
+    }
+
     pub fn name(&self) -> &str {
         &self.config.name
     }

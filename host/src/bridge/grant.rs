@@ -370,7 +370,7 @@ impl ToolCall {
 }
 
 /// The tool `requested` names, directly or by its camelCase alias.
-fn resolve_tool<'a>(tools: &'a [Tool], requested: &str) -> Option<&'a Tool> {
+pub(super) fn resolve_tool<'a>(tools: &'a [Tool], requested: &str) -> Option<&'a Tool> {
     let exact = tools.iter().find(|tool| tool.name == requested);
     exact.or_else(|| tools.iter().find(|tool| crate::typegen::camel_case(&tool.name) == requested))
 }

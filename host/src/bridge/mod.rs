@@ -84,6 +84,15 @@ impl Bridge {
         Bridge { servers, policy: Arc::new(settings.policy.clone()), budget, limits: tool_limits, workers: Workers::new(), schema_checks: Arc::default(), tool_cache }
     }
 
+    /// The name of the tool that `requested` (its name or camelCase alias)
+    /// names on `server`, from the server's last listing, without waiting;
+    /// `None` when it cannot be told now.
+    pub fn tool_name(&self, server: &str, requested: &str) -> Option<String> {
+        let downstream = self.servers.iter().find(|downstream| downstream.name() == server)?;
+        let tools = downstream.listed_tools()?;
+        grant::resolve_tool(&tools, requested).map(|tool| tool.name.to_string())
+    }
+
     pub fn server_names(&self) -> Vec<String> {
         self.servers.iter().map(|server| server.name().to_owned()).collect()
     }
