@@ -24,7 +24,8 @@
 //! The other commands have a module each: [`migrate`] (from a Claude setup
 //! to code mode), [`doctor`] (checks a setup), [`declarations`] (`types
 //! --out`) and [`terminal`] (what `run` shows on a terminal); `stats` and
-//! `audit` read the [`analytics`].
+//! `audit` read the [`analytics`]. With the `otel` feature, `telemetry`
+//! exports the tracing spans of runs and tool calls over OTLP.
 //!
 //! Dependencies point one way: `server` → `runtime` → `sandbox`, `bridge`,
 //! `skills`;
@@ -47,6 +48,8 @@ pub mod skills;
 pub mod state;
 pub mod server;
 pub mod store;
+#[cfg(feature = "otel")]
+pub mod telemetry;
 pub mod terminal;
 pub mod transpile;
 pub mod typegen;

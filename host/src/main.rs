@@ -45,6 +45,11 @@ fn main() -> Result<ExitCode> {
     let tail = doctor.then(StderrTail::default);
     // MCP clients store the host's stderr in log files: colour only on a terminal.
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    // With the `otel` feature, spans also go to an OTLP endpoint when one is set.
+    #[cfg(feature = "otel")]
+    let (export, telemetry) = mcp_code_runtime::telemetry::from_env()?.unzip();
+    #[cfg(not(feature = "otel"))]
+    let export = None::<tracing_subscriber::layer::Identity>;
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
@@ -53,10 +58,15 @@ fn main() -> Result<ExitCode> {
                 .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter))),
         )
         .with(tail.clone().map(|tail| tail.with_filter(Targets::new().with_target("downstream", LevelFilter::INFO))))
+        .with(export)
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let exit = runtime.block_on(run(cli, tail.unwrap_or_default()));
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    #[cfg(feature = "otel")]
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown();
+    }
     exit
 }
 

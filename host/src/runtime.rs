@@ -21,8 +21,8 @@
 //! run gets the cache, and the session its request names, read when it
 //! starts and saved when it ends ([`state`]); the cache is loaded at start
 //! and saved at shutdown when the config says so.
-//! A run served runs in a `run` tracing span (its tool calls in `tool_call`
-//! spans, see [`access`]).
+//! A run served runs in a `run` tracing span that notes how it ended (`ok`,
+//! `error.kind`); its tool calls run in `tool_call` spans (see [`access`]).
 
 mod access;
 pub mod results;
@@ -35,7 +35,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::OnceCell;
-use tracing::Instrument;
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
 use crate::analytics::{Analytics, Entry, RunLog};
 use crate::bridge::{Bridge, RunGrant, ServerStatus};
@@ -204,7 +205,9 @@ impl Runtime {
     pub async fn execute(&self, request: ExecuteRequest) -> RunOutcome {
         let log = self.run_log();
         let entry = Entry::Code { session: request.session_id.clone() };
-        let outcome = self.execute_logged(request, &log).instrument(tracing::debug_span!("run", entry = "execute_code")).await;
+        let span = tracing::debug_span!("run", entry = "execute_code", ok = Empty, error.kind = Empty);
+        let outcome = self.execute_logged(request, &log).instrument(span.clone()).await;
+        note_outcome(&span, outcome.ok, outcome.error.as_ref().map(|error| error.kind.as_str()));
         self.record(&log, entry, &outcome);
         outcome
     }
@@ -270,7 +273,9 @@ impl Runtime {
     pub async fn call_skill(&self, request: SkillRequest) -> RunOutcome {
         let log = self.run_log();
         let name = request.name.clone();
-        let outcome = self.call_skill_logged(request, &log).instrument(tracing::debug_span!("run", entry = "skill", skill = %name)).await;
+        let span = tracing::debug_span!("run", entry = "skill", skill = %name, ok = Empty, error.kind = Empty);
+        let outcome = self.call_skill_logged(request, &log).instrument(span.clone()).await;
+        note_outcome(&span, outcome.ok, outcome.error.as_ref().map(|error| error.kind.as_str()));
         self.record(&log, Entry::Skill(name), &outcome);
         outcome
     }
@@ -372,5 +377,14 @@ impl Runtime {
         if let Err(error) = self.state.save_cache().await {
             tracing::warn!("the cache is not saved: {error}");
         }
+    }
+}
+
+/// Notes how a run or tool call ended on its tracing span (declared with
+/// empty `ok` and `error.kind` fields), for the exported traces.
+fn note_outcome(span: &Span, ok: bool, error_kind: Option<&str>) {
+    span.record("ok", ok);
+    if let Some(kind) = error_kind {
+        span.record("error.kind", kind);
     }
 }

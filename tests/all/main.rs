@@ -13,6 +13,7 @@ mod downstream_faults;
 mod fuzz_regressions;
 mod host_bounds;
 mod interop;
+mod otel;
 mod sandbox;
 mod search_quality;
 mod seed;

@@ -24,8 +24,9 @@ pub fn target_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps").to_path_buf()
 }
 
+/// The host binary cargo built, or `MCP_CODE_RUNTIME_BIN` when set (`make otel-test`).
 pub fn host_binary() -> PathBuf {
-    let binary = target_dir().join("mcp-code-runtime");
+    let binary = std::env::var_os("MCP_CODE_RUNTIME_BIN").map_or_else(|| target_dir().join("mcp-code-runtime"), PathBuf::from);
     assert!(binary.exists(), "{} is missing: run `make test` (it builds the binaries first)", binary.display());
     binary
 }

@@ -5,16 +5,17 @@
 //! gives the skill and the run's [`RunContext`], and notes every tool call
 //! and skill in the run's log (the audit log and analytics, see
 //! `crate::analytics::capture`); each tool call runs in a `tool_call`
-//! tracing span.
+//! tracing span that notes how it ended (`ok`, `error.kind`).
 //!
 //! The grant is revoked when the run ends, even when the run's future is
 //! dropped (a cancelled request), so host work still running for it stops.
 
 use std::sync::{Arc, Weak};
 
-use tracing::Instrument;
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
-use super::Runtime;
+use super::{Runtime, note_outcome};
 use super::skill_runs::{MAX_SKILL_DEPTH, RunContext, completion};
 use crate::bridge::{BridgeError, DiscoveryError, DownstreamError, RunGrant};
 use crate::policy::CapabilityError;
@@ -76,25 +77,29 @@ impl ToolAccess for GrantAccess {
     }
 
     fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure> {
-        let span = tracing::debug_span!("tool_call", server, tool);
+        let span = tracing::debug_span!("tool_call", server, tool, ok = Empty, error.kind = Empty);
         let pending = self.context.log.call_started(server, tool, arguments);
         let call = match self.grant.call_tool(server, tool, arguments.to_owned()) {
             Ok(call) => completing(call, server, tool),
             Err(error) => {
                 let refused = failure(&error, server, tool);
+                note_outcome(&span, false, Some(kind_name(refused.kind)));
                 if let Some(pending) = pending {
                     pending.end(Err(kind_name(refused.kind)));
                 }
                 return Err(refused);
             }
         };
-        let Some(pending) = pending else { return Ok(Box::pin(call.instrument(span))) };
-        let audited = async move {
+        let noted = async move {
             let completed = call.await;
-            pending.end(completed.as_deref().map_err(|failed| kind_name(failed.kind)));
+            let ended = completed.as_deref().map_err(|failed| kind_name(failed.kind));
+            note_outcome(&Span::current(), ended.is_ok(), ended.err());
+            if let Some(pending) = pending {
+                pending.end(ended);
+            }
             completed
         };
-        Ok(Box::pin(audited.instrument(span)))
+        Ok(Box::pin(noted.instrument(span)))
     }
 
     fn list_servers(&self) -> ToolFuture {
