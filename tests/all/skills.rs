@@ -758,3 +758,18 @@ async fn a_skill_without_an_output_schema_is_held_to_the_token_budget() -> Resul
     assert!(link.uri.starts_with("mcp-code-runtime://results/"), "{}", link.uri);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_skills_input_is_held_to_the_argument_limit_before_the_host_parses_it() -> Result<()> {
+    let host = host_with_test_servers(json!({ "maxToolArgumentBytes": 1000 })).await?;
+    let code = r#"
+import { addOne } from "skills/add-one";
+const small = await addOne({ n: 1 });
+try { await addOne({ n: 1, padding: "x".repeat(5000) }); return "accepted"; } catch (e) { return [small.value, e.kind, e.message]; }
+"#;
+    let response = host.execute(code).await?;
+    let result = expect_result(&response);
+    assert_eq!((&result[0], &result[1]), (&json!(2), &json!("tool_limit")), "{response:#}");
+    assert!(result[2].as_str().unwrap_or_default().contains("over the limit of 1000 bytes"), "{response:#}");
+    Ok(())
+}

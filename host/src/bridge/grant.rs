@@ -123,6 +123,11 @@ impl RunGrant {
         self
     }
 
+    /// Whether a skill's input of `bytes` fits the per-call argument limit.
+    pub fn check_skill_input(&self, bytes: usize) -> Result<(), BridgeError> {
+        Ok(self.capabilities.check_argument_size(bytes)?)
+    }
+
     /// The approval decisions of the run (and its skills) so far.
     pub fn approvals(&self) -> Vec<crate::policy::ApprovalRecord> {
         self.capabilities.approvals()

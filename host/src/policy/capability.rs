@@ -263,11 +263,9 @@ impl Capabilities {
     /// counting it, or refuses it without counting anything.
     pub fn admit_call(&self, server: &str, argument_bytes: usize) -> Result<(), CapabilityError> {
         self.check_server(server)?;
+        self.check_argument_size(argument_bytes)?;
         let budget = &self.budget;
         let bytes = argument_bytes as u64;
-        if bytes > budget.max_argument_bytes {
-            return Err(CapabilityError::ArgumentsTooLarge { bytes, max: budget.max_argument_bytes });
-        }
         let mut ledger = self.ledger.lock().expect("ledger lock");
         if ledger.bytes_received >= budget.max_bytes_received {
             return Err(CapabilityError::BytesReceived { max: budget.max_bytes_received });
@@ -286,6 +284,13 @@ impl Capabilities {
         *ledger.calls_by_server.entry(server.to_owned()).or_default() += 1;
         ledger.bytes_sent += bytes;
         Ok(())
+    }
+
+    /// Whether `bytes` of JSON arguments (of a tool call, or a skill's
+    /// input) fit the per-call limit; checked before they are parsed.
+    pub fn check_argument_size(&self, bytes: usize) -> Result<(), CapabilityError> {
+        let (bytes, max) = (bytes as u64, self.budget.max_argument_bytes);
+        if bytes > max { Err(CapabilityError::ArgumentsTooLarge { bytes, max }) } else { Ok(()) }
     }
 
     /// Counts `bytes` of one result as received; refuses the result when it is

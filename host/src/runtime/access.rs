@@ -69,6 +69,8 @@ impl ToolAccess for GrantAccess {
             .context
             .for_skill()
             .ok_or_else(|| refuse(FailureKind::ToolLimit, format!("skills call skills more than {MAX_SKILL_DEPTH} deep")))?;
+        // Measured before it is parsed: the guest sets its size.
+        self.grant.check_skill_input(input.len()).map_err(|error| failure(&error, "", &tool))?;
         let input = serde_json::from_str(input).map_err(|error| refuse(FailureKind::InvalidArguments, format!("the input is not JSON: {error}")))?;
         let grant = Arc::new(self.grant.for_skill(&skill.meta.servers));
         context.log.skill(name);
