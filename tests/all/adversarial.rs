@@ -355,15 +355,7 @@ fn malformed_protocol_input_never_stops_the_host() -> Result<()> {
 #[tokio::test]
 async fn cancelling_a_run_ends_it_and_frees_its_slot() -> Result<()> {
     let host = Host::start_with(HostOptions { runtime: json!({"limits": {"maxConcurrentRuns": 1}}), ..Default::default() }).await?;
-    let request = rmcp::model::CallToolRequestParams::new("execute_code")
-        .with_arguments(json!({"code": "while (true) {}", "timeout": 120000}).as_object().unwrap().clone());
-    let handle = host
-        .client
-        .send_cancellable_request(
-            rmcp::model::ClientRequest::CallToolRequest(rmcp::model::Request::new(request)),
-            rmcp::service::PeerRequestOptions::no_options(),
-        )
-        .await?;
+    let handle = host.start_cancellable_run(json!({"code": "while (true) {}", "timeout": 120000})).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let cancelled_at = Instant::now();
     handle.cancel(Some("the user pressed stop".into())).await?;

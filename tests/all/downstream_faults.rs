@@ -402,15 +402,7 @@ async fn a_call_its_run_abandoned_is_cancelled_downstream() -> Result<()> {
 async fn a_client_cancelling_a_run_cancels_its_pending_calls_downstream() -> Result<()> {
     let host = Host::start_with(host_with(json!({ "test": test_server(&[]) }), Value::Null)).await?;
     assert_eq!(cancellations(&host, 0).await?["count"], json!(0));
-    let request = rmcp::model::CallToolRequestParams::new("execute_code")
-        .with_arguments(json!({"code": "await mcp.call('test', 'hang', {});", "timeout": 120000}).as_object().unwrap().clone());
-    let handle = host
-        .client
-        .send_cancellable_request(
-            rmcp::model::ClientRequest::CallToolRequest(rmcp::model::Request::new(request)),
-            rmcp::service::PeerRequestOptions::no_options(),
-        )
-        .await?;
+    let handle = host.start_cancellable_run(json!({"code": "await mcp.call('test', 'hang', {});", "timeout": 120000})).await?;
     // Once the call is pending downstream (the server counts it as started).
     tokio::time::sleep(Duration::from_millis(500)).await;
     handle.cancel(Some("the user pressed stop".into())).await?;

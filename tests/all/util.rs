@@ -147,6 +147,19 @@ impl<H: ClientHandler> Host<H> {
         Ok(self.client.call_tool(request).await?)
     }
 
+    /// Starts `execute_code` with `arguments` as a request the test can cancel.
+    pub async fn start_cancellable_run(&self, arguments: Value) -> Result<rmcp::service::RequestHandle<RoleClient>> {
+        let Value::Object(arguments) = arguments else { bail!("tool arguments must be an object") };
+        let request = CallToolRequestParams::new("execute_code").with_arguments(arguments);
+        Ok(self
+            .client
+            .send_cancellable_request(
+                rmcp::model::ClientRequest::CallToolRequest(rmcp::model::Request::new(request)),
+                rmcp::service::PeerRequestOptions::no_options(),
+            )
+            .await?)
+    }
+
     /// Runs `code` and returns the structured response.
     pub async fn execute(&self, code: &str) -> Result<Value> {
         self.execute_with(json!({ "code": code })).await

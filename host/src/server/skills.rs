@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use rmcp::model::{CallToolResult, ContentBlock, Tool, ToolAnnotations};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::config::SkillExposure;
 use crate::outcome::{ErrorKind, RunOutcome};
@@ -64,7 +64,7 @@ pub fn result(skill: &Skill, mut outcome: RunOutcome, runtime: &Runtime) -> Call
         }
     }
     if skill.meta.output.is_some() && !outcome.result.is_object() {
-        let message = format!("skill `{}` returned {}, but its output schema is an object", skill.name(), kind_of(&outcome.result));
+        let message = format!("skill `{}` returned {}, but its output schema is an object", skill.name(), crate::skills::meta::json_kind(&outcome.result));
         return CallToolResult::error(vec![ContentBlock::text(format!("{}: {message}", ErrorKind::RuntimeError.as_str()))]);
     }
     let mut content = vec![ContentBlock::text(outcome.result.to_string())];
@@ -77,17 +77,6 @@ pub fn result(skill: &Skill, mut outcome: RunOutcome, runtime: &Runtime) -> Call
         result.structured_content = Some(outcome.result.clone());
     }
     result
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// `save_skill`'s answer when the skill is saved: how to use it (as a tool

@@ -512,7 +512,7 @@ fn object_schema(field: &Field<'_>) -> Result<Map<String, Value>, Located> {
         )),
         other => Err(Located::new(
             field.span,
-            format!("meta.{} must be a JSON Schema object, not {}", field.name, kind(other)),
+            format!("meta.{} must be a JSON Schema object, not {}", field.name, json_kind(other)),
         )),
     }
 }
@@ -520,20 +520,20 @@ fn object_schema(field: &Field<'_>) -> Result<Map<String, Value>, Located> {
 fn string(field: &Field<'_>) -> Result<String, Located> {
     match &field.value {
         Value::String(text) => Ok(text.clone()),
-        other => Err(Located::new(field.span, format!("meta.{} must be a string, not {}", field.name, kind(other)))),
+        other => Err(Located::new(field.span, format!("meta.{} must be a string, not {}", field.name, json_kind(other)))),
     }
 }
 
 fn strings(field: &Field<'_>) -> Result<Vec<String>, Located> {
     let Value::Array(items) = &field.value else {
-        let message = format!("meta.{} must be an array of strings, not {}", field.name, kind(&field.value));
+        let message = format!("meta.{} must be an array of strings, not {}", field.name, json_kind(&field.value));
         return Err(Located::new(field.span, message));
     };
     let item = |(index, item): (usize, &Value)| match item {
         Value::String(text) => Ok(text.clone()),
         other => Err(Located::new(
             element_span(field, index),
-            format!("meta.{}[{index}] must be a string, not {}", field.name, kind(other)),
+            format!("meta.{}[{index}] must be a string, not {}", field.name, json_kind(other)),
         )),
     };
     items.iter().enumerate().map(item).collect()
@@ -549,7 +549,8 @@ fn element_span(field: &Field<'_>, index: usize) -> Span {
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+/// What a JSON value is, for messages: "a string", "an object", "null"...
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
