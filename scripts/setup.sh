@@ -43,6 +43,13 @@ if [ ! -f tests/node_modules/.package-lock.json ] || [ tests/package-lock.json -
   npm ci --prefix tests --no-audit --no-fund --loglevel=error
 fi
 
+# The alternatives `bench alternatives` measures beside ours (tests/bench/alternatives:
+# the npm package deno and the MCP SDK, pinned in its package-lock.json).
+if [ ! -f tests/bench/alternatives/node_modules/.package-lock.json ] || [ tests/bench/alternatives/package-lock.json -nt tests/bench/alternatives/node_modules/.package-lock.json ]; then
+  echo "setup: installing the npm packages of the benchmark's alternatives" >&2
+  npm ci --prefix tests/bench/alternatives --no-audit --no-fund --loglevel=error
+fi
+
 # The in-repo `ide` MCP server (servers/ide: the TypeScript compiler and the MCP SDK).
 if [ ! -f servers/ide/node_modules/.package-lock.json ] || [ servers/ide/package-lock.json -nt servers/ide/node_modules/.package-lock.json ]; then
   echo "setup: installing the npm packages of servers/ide" >&2
