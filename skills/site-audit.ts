@@ -3,8 +3,10 @@
  * pages: `web-testing` on each URL in turn, then per URL the issue counts and
  * whether it passed, and the worst issues across the site (critical first,
  * each message once, with the pages it was seen on). A page that cannot be
- * opened is reported with its error and does not stop the audit. The plan's
- * task creation and local diagnostics are the `diagnostics-to-tasks` skill's.
+ * opened is reported with its error and does not stop the audit; no URLs is
+ * an empty audit that passes. Pages tested within `maxAgeMs` come from
+ * `web-testing`'s cache (`cached: true`). The plan's task creation and local
+ * diagnostics are in `examples/workflows/site-audit.ts`.
  */
 import webTesting from "./web-testing.ts";
 
@@ -17,8 +19,9 @@ export const meta = {
   input: {
     type: "object",
     properties: {
-      urls: { type: "array", items: { type: "string" }, minItems: 1, maxItems: 20 },
+      urls: { type: "array", items: { type: "string" }, maxItems: 20 },
       worst: { type: "integer", minimum: 1, maximum: 50, default: 10 },
+      maxAgeMs: { type: "integer", minimum: 0, maximum: 300000, default: 300000, description: "web-testing's: reuse reports this young; 0: test every page afresh" },
     },
     required: ["urls"],
   },
@@ -26,7 +29,7 @@ export const meta = {
     type: "object",
     properties: {
       passed: { type: "boolean" },
-      pages: { type: "array", items: { type: "object", description: "{url, passed, counts, critical, performance} or {url, error}" } },
+      pages: { type: "array", items: { type: "object", description: "{url, passed, counts, critical, performance, cached} or {url, passed: false, error}" } },
       worst: { type: "array", items: { type: "object", description: "{type, severity, message, urls}" } },
     },
     required: ["passed", "pages", "worst"],
@@ -37,18 +40,19 @@ export const meta = {
 
 const SEVERITY_ORDER: Record<string, number> = { critical: 0, warning: 1, info: 2 };
 
-export default async function siteAudit(input: { urls: string[]; worst?: number }) {
+export default async function siteAudit(input: { urls: string[]; worst?: number; maxAgeMs?: number }) {
   const pages = [];
   const seen = new Map<string, { type: string; severity: string; message: string; urls: string[] }>();
   for (const url of input.urls) {
     try {
-      const report = await webTesting({ url, maxIssues: 100 });
+      const report = await webTesting({ url, maxIssues: 100, ...(input.maxAgeMs === undefined ? {} : { maxAgeMs: input.maxAgeMs }) });
       pages.push({
         url,
         passed: report.passed,
         counts: report.counts,
         critical: report.issues.filter((found: any) => found.severity === "critical").length,
         ...(report.performance ? { performance: report.performance } : {}),
+        cached: report.cached,
       });
       for (const found of report.issues) {
         const key = `${found.type}\u0000${found.message}`;

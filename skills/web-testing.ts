@@ -8,6 +8,12 @@
  * (`msgid=1 [error] ...`, `reqid=4 GET url [404]`), not arrays of objects; a
  * page that cannot be opened is an error, not an empty report; the trace runs
  * last, because it reloads the page. Uses page 1; run one at a time.
+ *
+ * As the plan's caching layer does, a page's report is kept in the host's
+ * `cache` for 5 minutes (per URL and checks, shared by every run of the
+ * host): a second test of the same page within `maxAgeMs` is answered from it
+ * without opening the page (`cached: true`, `testedAt` says when it was
+ * measured). `maxAgeMs: 0` always tests afresh.
  */
 export const meta = {
   name: "web-testing",
@@ -25,6 +31,13 @@ export const meta = {
         description: "Default: all",
       },
       maxIssues: { type: "integer", minimum: 1, maximum: 100, default: 20 },
+      maxAgeMs: {
+        type: "integer",
+        minimum: 0,
+        maximum: 300000,
+        default: 300000,
+        description: "Reuse a report of the same URL and checks measured at most this long ago; 0: always test afresh",
+      },
     },
     required: ["url"],
   },
@@ -36,11 +49,13 @@ export const meta = {
       counts: { type: "object", additionalProperties: { type: "integer" } },
       performance: { type: "object", description: "{lcpMs, cls} or {unavailable}" },
       issues: { type: "array", items: { type: "object", description: "{type, severity, message}" } },
+      testedAt: { type: "string", description: "When the page was tested (ISO 8601)" },
+      cached: { type: "boolean", description: "Answered from the cache, without opening the page" },
     },
-    required: ["url", "passed", "counts", "issues"],
+    required: ["url", "passed", "counts", "issues", "testedAt", "cached"],
   },
   tokenReduction: "~95% on a page with 50 requests and a trace",
-  examples: [`webTesting({ url: "http://127.0.0.1:8080/contact.html" })`],
+  examples: [`webTesting({ url: "http://127.0.0.1:8080/contact.html" })`, `webTesting({ url: "http://127.0.0.1:8080/", checks: ["console"], maxAgeMs: 0 })`],
 } as const;
 
 type Check = "console" | "network" | "accessibility" | "performance";
@@ -55,6 +70,12 @@ const ALL_CHECKS: Check[] = ["console", "network", "accessibility", "performance
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 /** Longest message kept per issue. */
 const MAX_MESSAGE = 300;
+/** Most issues kept in a report (the most `maxIssues` asks for). */
+const MAX_ISSUES = 100;
+/** How long a report stays in the cache: the plan's 5 minutes. */
+const CACHE_TTL_MS = 5 * 60_000;
+/** Longest URL whose report is cached (a cache key is at most 1,024 bytes). */
+const MAX_CACHED_URL = 200;
 
 /** Runs in the page: images without alt, fields without a label, buttons without a name, a missing lang. */
 const ACCESSIBILITY_SCRIPT = `() => {
@@ -125,20 +146,30 @@ async function performance(chrome: any): Promise<{ summary: Record<string, unkno
   const lcp = /LCP: ([\d.]+) (ms|s)\b/.exec(trace);
   const cls = /CLS: ([\d.]+)/.exec(trace);
   if (!lcp && !cls) return { summary: { unavailable: `no LCP or CLS in the trace: ${trace.slice(0, 200)}` }, issues: [] };
-  const lcpMs = lcp ? Number(lcp[1]) * (lcp[2] === "s" ? 1000 : 1) : undefined;
-  const clsValue = cls ? Number(cls[1]) : undefined;
+  const summary: { lcpMs?: number; cls?: number } = {};
+  if (lcp) summary.lcpMs = Number(lcp[1]) * (lcp[2] === "s" ? 1000 : 1);
+  if (cls) summary.cls = Number(cls[1]);
   const issues = [];
-  if (lcpMs !== undefined && lcpMs > 2500) issues.push(issue("performance", "warning", `LCP ${lcpMs} ms (over 2500 ms)`));
-  if (clsValue !== undefined && clsValue > 0.1) issues.push(issue("performance", "warning", `CLS ${clsValue} (over 0.1)`));
-  return { summary: { lcpMs, cls: clsValue }, issues };
+  if (summary.lcpMs !== undefined && summary.lcpMs > 2500) issues.push(issue("performance", "warning", `LCP ${summary.lcpMs} ms (over 2500 ms)`));
+  if (summary.cls !== undefined && summary.cls > 0.1) issues.push(issue("performance", "warning", `CLS ${summary.cls} (over 0.1)`));
+  return { summary, issues };
 }
 
-export default async function webTesting(input: { url: string; checks?: Check[]; maxIssues?: number }) {
-  const checks = new Set(input.checks ?? ALL_CHECKS);
+interface Report {
+  url: string;
+  passed: boolean;
+  counts: Record<string, number>;
+  performance?: Record<string, unknown>;
+  issues: Issue[];
+  testedAt: string;
+}
+
+/** Opens the page and runs `checks`: the report with at most MAX_ISSUES issues, worst first. */
+async function test(url: string, checks: Set<Check>): Promise<Report> {
   const chrome = await import("mcp://chrome-devtools");
-  const navigated = text(await chrome.navigatePage({ pageId: 1, type: "url", url: input.url }));
+  const navigated = text(await chrome.navigatePage({ pageId: 1, type: "url", url }));
   if (!navigated.startsWith("Successfully navigated")) {
-    throw new Error(`web-testing: cannot open ${input.url}: ${navigated.split("\n")[0]}`);
+    throw new Error(`web-testing: cannot open ${url}: ${navigated.split("\n")[0]}`);
   }
   const issues: Issue[] = [];
   if (checks.has("console")) issues.push(...consoleIssues(text(await chrome.listConsoleMessages({ pageId: 1, pageSize: 500 }))));
@@ -158,12 +189,24 @@ export default async function webTesting(input: { url: string; checks?: Check[];
   for (const found of issues) counts[found.type] = (counts[found.type] ?? 0) + 1;
   issues.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
   return {
-    url: input.url,
+    url,
     passed: !issues.some((found) => found.severity === "critical"),
     counts,
     ...(performanceSummary ? { performance: performanceSummary } : {}),
-    issues: issues.slice(0, input.maxIssues ?? 20),
+    issues: issues.slice(0, MAX_ISSUES),
+    testedAt: new Date().toISOString(),
   };
+}
+
+export default async function webTesting(input: { url: string; checks?: Check[]; maxIssues?: number; maxAgeMs?: number }) {
+  const checks = new Set(input.checks ?? ALL_CHECKS);
+  const maxAgeMs = Math.min(input.maxAgeMs ?? CACHE_TTL_MS, CACHE_TTL_MS);
+  const key = input.url.length <= MAX_CACHED_URL ? `web-testing:${ALL_CHECKS.filter((check) => checks.has(check)).join(",")}:${input.url}` : undefined;
+  const kept = key && maxAgeMs > 0 ? cache.get<Report>(key) : null;
+  const fresh = kept !== null && Date.now() - Date.parse(kept.testedAt) <= maxAgeMs;
+  const report = fresh ? kept : await test(input.url, checks);
+  if (key && !fresh) cache.set(key, report, CACHE_TTL_MS);
+  return { ...report, issues: report.issues.slice(0, input.maxIssues ?? 20), cached: fresh };
 }
 
 export { webTesting };

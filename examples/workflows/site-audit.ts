@@ -1,0 +1,94 @@
+/**
+ * The plan's appendix workflow 1, "Comprehensive Site Audit", as a program:
+ * test a page with the `web-testing` skill, open one task-master task per
+ * critical issue it finds, turn the project's type errors into tasks with the
+ * `diagnostics-to-tasks` skill, and return a small report. A model reads the
+ * report, not the console, network, trace and diagnostics behind it.
+ *
+ * Fixed against the plan: the skill is `webTesting` (the plan's `runWebTest`
+ * does not exist) and creates no tasks itself, so this program creates them
+ * (title and description only: `add_task` with a `prompt` needs an API key);
+ * `diagnosticsToTasks` takes `severity`, not `severityFilter`; only tasks
+ * task-master really created are counted; an issue that already has an open
+ * task is not filed twice, so running the audit again adds nothing; the
+ * project is the ide server's workspace, not a path written into the program.
+ *
+ * Run it on the example project (serve its page first):
+ *
+ *   cp -r examples/seed-project /tmp/seed-project
+ *   python3 -m http.server 8080 -b 127.0.0.1 -d /tmp/seed-project/site &
+ *   SEED_PROJECT=/tmp/seed-project target/debug/mcp-code-runtime run \
+ *     examples/workflows/site-audit.ts --config config/seed-servers.json --timeout-ms 240000
+ *
+ * or pass this file's text as `execute_code`'s `code`. Change SITE to test
+ * another page.
+ */
+import { webTesting } from "skills/web-testing";
+import { diagnosticsToTasks } from "skills/diagnostics-to-tasks";
+
+const SITE = "http://127.0.0.1:8080/index.html";
+/** Most tasks opened for the page's issues, and for the project's diagnostics. */
+const MAX_TASKS = 10;
+/** Longest issue text in a task title. */
+const MAX_TITLE_ISSUE = 120;
+
+const { rootPath: projectRoot } = await mcp.call("ide", "getWorkspaceFolders", {});
+
+// 1. Test the page: console errors, failed requests, accessibility, LCP/CLS.
+const page = await webTesting({ url: SITE, maxIssues: 100 });
+const critical = page.issues.filter((issue: any) => issue.severity === "critical");
+
+// 2. One task per distinct critical issue that has no open task yet.
+const { data } = await mcp.call("task-master", "get_tasks", { projectRoot });
+const open = new Set(data.tasks.filter((task: any) => !["done", "cancelled"].includes(task.status)).map((task: any) => task.title));
+const path = SITE.replace(/^[a-z]+:\/\/[^/]*/, "") || "/"; // the sandbox has no URL class
+const siteTasks = { created: [] as string[], skipped: 0, failed: [] as string[] };
+const titles = new Map<string, any>();
+for (const issue of critical) {
+  const text = issue.message.length > MAX_TITLE_ISSUE ? `${issue.message.slice(0, MAX_TITLE_ISSUE)}…` : issue.message;
+  titles.set(`Fix ${issue.type} error on ${path}: ${text}`, issue);
+}
+for (const [title, issue] of titles) {
+  if (open.has(title)) {
+    siteTasks.skipped += 1;
+    continue;
+  }
+  if (siteTasks.created.length + siteTasks.failed.length >= MAX_TASKS) break;
+  try {
+    const added = await mcp.call("task-master", "add_task", {
+      projectRoot,
+      title,
+      description: `web-testing found a critical ${issue.type} issue on ${SITE}`,
+      details: issue.message,
+      priority: "high",
+    });
+    siteTasks.created.push(String(added.data.taskId));
+  } catch (error: any) {
+    siteTasks.failed.push(`${title}: ${error.message}`);
+  }
+}
+
+// 3. The project's type errors as tasks.
+const development = await diagnosticsToTasks({ projectRoot, maxTasks: MAX_TASKS, severity: "error" });
+
+// 4. The report.
+return {
+  production: {
+    url: SITE,
+    passed: page.passed,
+    criticalIssues: critical.length,
+    counts: page.counts,
+    performance: page.performance,
+    tasksCreated: siteTasks.created.length,
+    taskIds: siteTasks.created,
+    alreadyFiled: siteTasks.skipped,
+    failed: siteTasks.failed,
+  },
+  development: {
+    tasksCreated: development.tasksCreated,
+    taskIds: development.created.map((task: any) => task.id),
+    alreadyFiled: development.skipped.length,
+    failed: development.failed,
+  },
+  totalTasksCreated: siteTasks.created.length + development.tasksCreated,
+};
