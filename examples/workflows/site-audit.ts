@@ -12,6 +12,8 @@
  * task-master really created are counted; an issue that already has an open
  * task is not filed twice, so running the audit again adds nothing; the
  * project is the ide server's workspace, not a path written into the program.
+ * The page's report comes from the host's cache when it was tested in the
+ * last 5 minutes (`testedAt` says when), as the plan's caching layer does.
  *
  * Run it on the example project (serve its page first):
  *
@@ -79,6 +81,7 @@ return {
     criticalIssues: critical.length,
     counts: page.counts,
     performance: page.performance,
+    testedAt: page.testedAt,
     tasksCreated: siteTasks.created.length,
     taskIds: siteTasks.created,
     alreadyFiled: siteTasks.skipped,
