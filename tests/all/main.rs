@@ -18,6 +18,7 @@ mod sandbox;
 mod search_quality;
 mod seed;
 mod seed_servers;
+mod seed_skills_spec;
 mod seed_skills_tasks;
 mod seed_skills_web;
 mod seed_workflows;

@@ -30,13 +30,13 @@ fn task<'a>(tasks: &'a [(String, String, String, Vec<String>, String)], title: &
 }
 
 /// Calls skill `name` as a tool and returns its structured result, failing on a tool error.
-async fn call_skill(seed: &Seed, name: &str, arguments: Value) -> Result<Value> {
+pub(crate) async fn call_skill(seed: &Seed, name: &str, arguments: Value) -> Result<Value> {
     let result = seed.host.call(&format!("skill_{name}"), arguments).await?;
     assert_eq!(result.is_error, Some(false), "skill_{name} failed: {}", text_of(&result));
     result.structured_content.context("structured content")
 }
 
-fn text_of(result: &CallToolResult) -> String {
+pub(crate) fn text_of(result: &CallToolResult) -> String {
     result.content.iter().filter_map(|content| content.as_text().map(|text| text.text.clone())).collect::<Vec<_>>().join("\n")
 }
 
