@@ -17,6 +17,7 @@ mod otel;
 mod sandbox;
 mod search_quality;
 mod seed;
+mod seed_failures;
 mod seed_servers;
 mod seed_skills_spec;
 mod seed_skills_tasks;

@@ -30,7 +30,7 @@ fn workflow(name: &str) -> Result<String> {
 }
 
 /// The site-audit workflow pointed at `url` instead of its `http://127.0.0.1:8080/index.html`.
-fn site_audit_for(url: &str) -> Result<String> {
+pub(crate) fn site_audit_for(url: &str) -> Result<String> {
     let program = workflow("site-audit.ts")?;
     let setting = "const SITE = \"http://127.0.0.1:8080/index.html\";";
     ensure!(program.matches(setting).count() == 1, "site-audit.ts sets SITE once: {setting}");
