@@ -87,6 +87,15 @@ impl Connection {
         Connection::start(command(&paths.test_server, home.path()), Some(home)).await
     }
 
+    /// Starts `program` with `args`: another MCP server on stdio (the
+    /// benchmark's alternatives), with a scrubbed environment of its own.
+    pub async fn server(program: &Path, args: &[&Path]) -> Result<Connection> {
+        let home = tempfile::tempdir()?;
+        let mut command = command(program, home.path());
+        command.args(args);
+        Connection::start(command, Some(home)).await
+    }
+
     async fn start(command: Command, home: Option<TempDir>) -> Result<Connection> {
         let started = Instant::now();
         let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn()?;

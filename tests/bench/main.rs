@@ -44,6 +44,14 @@
 //! - Search (`search_quality.rs`): the evaluation set's exact top-1 and top-3,
 //!   and one search over 5,000 synthetic tools. `bench search` runs only this.
 //!
+//! - CPU-bound JavaScript (`cpu.rs`): a small suite in the sandbox vs the same
+//!   QuickJS compiled natively, and the time to `fuel_exhausted`. `bench cpu`
+//!   runs only this.
+//!
+//! - Side by side (`alternatives.rs`): ours beside a deno subprocess per run
+//!   and an in-process node:vm server, same client, same programs.
+//!   `bench alternatives` runs only this.
+//!
 //! - State (`state.rs`): `cache.get`, `cache.set`, `session.get` and
 //!   `sessions.get` latency, a run with a session, and what the state adds to
 //!   a run that does not use it. `bench state` runs only this.
@@ -59,8 +67,10 @@
 //! target does not fail the benchmark: it exits non-zero only when something
 //! could not run.
 
+mod alternatives;
 mod analytics;
 mod child;
+mod cpu;
 mod report;
 mod search_quality;
 mod skills;
@@ -152,6 +162,18 @@ async fn main() -> Result<()> {
         println!("{}", report.json_line());
         return Ok(());
     }
+    if std::env::args().nth(1).as_deref() == Some("alternatives") {
+        report.section("side by side: ours, a deno subprocess per run, node:vm");
+        bounded("alternatives", SECTION_LIMIT, alternatives::measure(&paths, &mut report)).await?;
+        println!("{}", report.json_line());
+        return Ok(());
+    }
+    if std::env::args().nth(1).as_deref() == Some("cpu") {
+        report.section("CPU-bound JavaScript: sandbox vs native QuickJS");
+        bounded("cpu", SECTION_LIMIT, cpu::measure(&paths, &mut report)).await?;
+        println!("{}", report.json_line());
+        return Ok(());
+    }
     if std::env::args().nth(1).as_deref() == Some("hardening") {
         // `bench hardening`: only the overshoot and soak figures
         hardening(&paths, &mut report).await?;
@@ -191,6 +213,12 @@ async fn main() -> Result<()> {
 
     report.section("in-process breakdown (library, median of 1,000 runs)");
     bounded("in-process breakdown", SECTION_LIMIT, phases(&paths, &mut report)).await?;
+
+    report.section("CPU-bound JavaScript: sandbox vs native QuickJS (library)");
+    bounded("cpu", SECTION_LIMIT, cpu::measure(&paths, &mut report)).await?;
+
+    report.section("side by side: ours, a deno subprocess per run, node:vm");
+    bounded("alternatives", SECTION_LIMIT, alternatives::measure(&paths, &mut report)).await?;
 
     report.section("search (library, 5,000 synthetic tools; evaluation set)");
     search_quality::measure(&mut report);

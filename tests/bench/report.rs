@@ -54,6 +54,30 @@ impl Report {
         self.targets_met.insert(key.to_owned(), json!(met));
     }
 
+    /// Records one figure measured for several contenders, ours first, and
+    /// prints them on one line, each beside its ratio to ours (theirs / ours;
+    /// also in the JSON as `<name>_ratio`).
+    pub fn side_by_side(&mut self, key: &str, unit: &str, label: &str, values: &[(&str, f64)]) {
+        let Some(&(_, ours)) = values.first() else { return };
+        let line: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(index, &(name, value))| {
+                let figure = format!("{name} {} {unit}", format_number(value));
+                if index == 0 { figure } else { format!("{figure} ({}x ours)", format_number(value / ours)) }
+            })
+            .collect();
+        println!("{label:<40} {}", line.join(" | "));
+        let mut figures = Map::new();
+        for (index, &(name, value)) in values.iter().enumerate() {
+            figures.insert(name.to_owned(), json!(round(value)));
+            if index > 0 {
+                figures.insert(format!("{name}_ratio"), json!(round(value / ours)));
+            }
+        }
+        self.figures.insert(key.to_owned(), Value::Object(figures));
+    }
+
     /// Records a value that is not a measurement (a count, a note).
     pub fn note(&mut self, key: &str, value: Value) {
         self.figures.insert(key.to_owned(), value);
