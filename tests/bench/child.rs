@@ -58,42 +58,55 @@ pub struct Connection {
 }
 
 /// A child with a scrubbed environment: PATH and HOME only.
-fn command(program: &Path, home: &Path) -> Command {
-    let mut command = Command::new(program);
+pub fn std_command(program: &Path, home: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
     command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true);
+        .env("RUST_LOG", "warn");
     command
+}
+
+/// A command for tokio, killed when dropped.
+fn killed_on_drop(command: std::process::Command) -> Command {
+    let mut command = Command::from(command);
+    command.kill_on_drop(true);
+    command
+}
+
+/// `mcp-code-runtime serve` with `config` (a whole config file) and the
+/// benchmark's warm cache, and its HOME, which holds the config file.
+pub fn host_command(paths: &Paths, config: &Value) -> Result<(std::process::Command, TempDir)> {
+    let home = tempfile::tempdir()?;
+    let config_path = home.path().join("mcp.json");
+    std::fs::write(&config_path, serde_json::to_vec_pretty(config)?)?;
+    let mut command = std_command(&paths.host, home.path());
+    command.arg("serve").arg("--config").arg(&config_path).arg("--cache-dir").arg(&paths.cache_dir);
+    Ok((command, home))
 }
 
 impl Connection {
     /// Starts `mcp-code-runtime serve` with `config` (a whole config file) and the
     /// benchmark's warm cache, and returns once it has answered `initialize`.
     pub async fn host(paths: &Paths, config: &Value) -> Result<Connection> {
-        let home = tempfile::tempdir()?;
-        let config_path = home.path().join("mcp.json");
-        std::fs::write(&config_path, serde_json::to_vec_pretty(config)?)?;
-        let mut command = command(&paths.host, home.path());
-        command.arg("serve").arg("--config").arg(&config_path).arg("--cache-dir").arg(&paths.cache_dir);
-        Connection::start(command, Some(home)).await
+        let (command, home) = host_command(paths, config)?;
+        Connection::start(killed_on_drop(command), Some(home)).await
     }
 
     /// Starts the test server on its own, for calls that bypass the host.
     pub async fn test_server(paths: &Paths) -> Result<Connection> {
         let home = tempfile::tempdir()?;
-        Connection::start(command(&paths.test_server, home.path()), Some(home)).await
+        Connection::start(killed_on_drop(std_command(&paths.test_server, home.path())), Some(home)).await
     }
 
     /// Starts `program` with `args`: another MCP server on stdio (the
     /// benchmark's alternatives), with a scrubbed environment of its own.
     pub async fn server(program: &Path, args: &[&Path]) -> Result<Connection> {
         let home = tempfile::tempdir()?;
-        let mut command = command(program, home.path());
+        let mut command = std_command(program, home.path());
         command.args(args);
-        Connection::start(command, Some(home)).await
+        Connection::start(killed_on_drop(command), Some(home)).await
     }
 
     async fn start(command: Command, home: Option<TempDir>) -> Result<Connection> {

@@ -56,6 +56,15 @@
 //!   `sessions.get` latency, a run with a session, and what the state adds to
 //!   a run that does not use it. `bench state` runs only this.
 //!
+//! - Raw client round trip (`raw_client.rs`): trivial `execute_code` from a
+//!   client with no rmcp (JSON lines on the pipes), beside the same client
+//!   asking the rmcp test server for `echo` (the floor). `bench roundtrip`
+//!   runs only this.
+//!
+//! - How cost grows (`curves.rs`): round trip vs result size, code size, tool
+//!   calls and concurrent runs, search and typegen vs downstream tools, each
+//!   with its growth exponent. `bench curves` runs only this.
+//!
 //! Memory is in MiB (reported as "MB"), times in ms or µs as their keys say.
 //! Every loop is bounded in count and time; all traffic is stdio. Every process
 //! it starts is closed (or killed on an error path) before it exits.
@@ -66,11 +75,18 @@
 //! line of stdout, one JSON object with every figure and `targets_met`. Missing a
 //! target does not fail the benchmark: it exits non-zero only when something
 //! could not run.
+//!
+//! The JSON is also written to `target/bench/` with the date and the machine,
+//! and the curves, if measured, are plotted beside it as SVG (`output.rs`).
 
 mod alternatives;
 mod analytics;
 mod child;
+mod curves;
 mod cpu;
+mod output;
+mod plot;
+mod raw_client;
 mod report;
 mod search_quality;
 mod skills;
@@ -136,49 +152,51 @@ return Date.now() - started;
 #[tokio::main]
 async fn main() -> Result<()> {
     let mut report = Report::default();
+    output::describe_run(&mut report);
     if std::env::args().nth(1).as_deref() == Some("search") {
         // `bench search`: only the in-process search figures, no host needed
         search_quality::measure(&mut report);
-        println!("{}", report.json_line());
-        return Ok(());
+        return output::finish(report, Some("search"));
     }
     let paths = Paths::beside_current_exe()?;
     println!("mcp-code-runtime benchmark: {}", paths.host.display());
     if std::env::args().nth(1).as_deref() == Some("skills") {
         report.section("skills");
         bounded("skills", SECTION_LIMIT, skills::measure(&paths, &mut report)).await?;
-        println!("{}", report.json_line());
-        return Ok(());
+        return output::finish(report, Some("skills"));
     }
     if std::env::args().nth(1).as_deref() == Some("state") {
         report.section("state");
         bounded("state", SECTION_LIMIT, state::measure(&paths, &mut report)).await?;
-        println!("{}", report.json_line());
-        return Ok(());
+        return output::finish(report, Some("state"));
     }
     if std::env::args().nth(1).as_deref() == Some("analytics") {
         report.section("analytics");
         bounded("analytics", SECTION_LIMIT, analytics::measure(&paths, &mut report)).await?;
-        println!("{}", report.json_line());
-        return Ok(());
+        return output::finish(report, Some("analytics"));
     }
     if std::env::args().nth(1).as_deref() == Some("alternatives") {
         report.section("side by side: ours, a deno subprocess per run, node:vm");
         bounded("alternatives", SECTION_LIMIT, alternatives::measure(&paths, &mut report)).await?;
-        println!("{}", report.json_line());
-        return Ok(());
+        return output::finish(report, Some("alternatives"));
     }
     if std::env::args().nth(1).as_deref() == Some("cpu") {
         report.section("CPU-bound JavaScript: sandbox vs native QuickJS");
         bounded("cpu", SECTION_LIMIT, cpu::measure(&paths, &mut report)).await?;
-        println!("{}", report.json_line());
-        return Ok(());
+        return output::finish(report, Some("cpu"));
+    }
+    if std::env::args().nth(1).as_deref() == Some("curves") {
+        curves::measure(&paths, &mut report)?;
+        return output::finish(report, Some("curves"));
+    }
+    if std::env::args().nth(1).as_deref() == Some("roundtrip") {
+        raw_client::measure(&paths, &mut report)?;
+        return output::finish(report, Some("roundtrip"));
     }
     if std::env::args().nth(1).as_deref() == Some("hardening") {
         // `bench hardening`: only the overshoot and soak figures
         hardening(&paths, &mut report).await?;
-        println!("{}", report.json_line());
-        return Ok(());
+        return output::finish(report, Some("hardening"));
     }
 
     report.section("artifact cache (cold build, then warm)");
@@ -223,9 +241,11 @@ async fn main() -> Result<()> {
     report.section("search (library, 5,000 synthetic tools; evaluation set)");
     search_quality::measure(&mut report);
 
+    raw_client::measure(&paths, &mut report)?;
+    curves::measure(&paths, &mut report)?;
+
     println!();
-    println!("{}", report.json_line());
-    Ok(())
+    output::finish(report, None)
 }
 
 /// How far past their deadline runaway runs answer, and the soak.

@@ -6,7 +6,7 @@
 //! searches, in-process through the library.
 
 #[path = "../search_eval.rs"]
-mod search_eval;
+pub mod search_eval;
 
 use std::time::Instant;
 
