@@ -19,7 +19,7 @@ export const meta = {
   name: "web-testing",
   title: "Web testing",
   description:
-    "Open a URL in headless Chromium and report its console errors, failed requests, accessibility issues (images without alt, unlabeled fields) and LCP/CLS.",
+    "Open a URL in headless Chromium and report its console errors, failed requests, accessibility issues (images without alt, unlabeled fields) and LCP/CLS. A page's report is reused for 5 minutes (maxAgeMs).",
   servers: ["chrome-devtools"],
   input: {
     type: "object",

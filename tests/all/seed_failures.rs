@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use rmcp::model::CallToolResult;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::seed_servers::{Seed, Site};
+use crate::seed_skills_tasks::call_skill;
 use crate::seed_workflows::site_audit_for;
 use crate::util::expect_error;
 
@@ -119,17 +119,6 @@ fn server_group(host: u32, server: &str) -> Result<u32> {
         level = children.into_iter().map(|(pid, _)| pid).collect();
     }
     bail!("no process of {server} under the host {host}")
-}
-
-fn text_of(result: &CallToolResult) -> String {
-    result.content.iter().filter_map(|block| block.as_text()).map(|text| text.text.as_str()).collect()
-}
-
-/// The structured content of a successful skill tool call.
-async fn call_skill(seed: &Seed, name: &str, arguments: Value) -> Result<Value> {
-    let result = seed.host.call(&format!("skill_{name}"), arguments).await?;
-    assert_eq!(result.is_error, Some(false), "skill_{name} failed: {}", text_of(&result));
-    result.structured_content.context("a skill with an output schema answers structured content")
 }
 
 /// `(id, title, status, dependencies, subtasks)` of each task in the project's task file (ids as text: task-master writes either).
