@@ -8,10 +8,12 @@
 //!
 //! - Result size (1 KB to 8 MB of JSON): round trip of a program returning an
 //!   array of small records, with the whole result sent back
-//!   (`maxResultTokens` raised) and with the default budget (a preview sent,
-//!   the whole kept in the result store).
+//!   (`maxResultTokens` raised; with the run's own `stats.durationMs`) and
+//!   with the default budget (a preview sent, the whole kept in the result
+//!   store).
 //! - Code size (1 KB to 1 MB of TypeScript, each program unique so nothing
-//!   can be cached): round trip, and transpiling alone in-process.
+//!   can be cached): round trip, the run's own `stats.durationMs`, and
+//!   transpiling alone in-process.
 //! - Tool calls in one run (1 to 1,000 calls of the test server's `echo`):
 //!   awaited one after another, and all at once with `Promise.all`.
 //! - Concurrent runs (1 to 64 trivial runs sent at once): the time until all
@@ -119,12 +121,24 @@ pub fn growth_exponent(points: &[(f64, f64)]) -> f64 {
 /// The median time of `measure_once`, repeated [`MIN_REPEATS`] times and
 /// then as often as [`POINT_BUDGET`] allows.
 fn median_ms(mut measure_once: impl FnMut(usize) -> Result<Duration>) -> Result<f64> {
+    Ok(medians(|repeat| Ok([ms(measure_once(repeat)?)]))?[0])
+}
+
+/// [`median_ms`] of several figures (in ms) measured together.
+fn medians<const N: usize>(mut measure_once: impl FnMut(usize) -> Result<[f64; N]>) -> Result<[f64; N]> {
     let started = Instant::now();
-    let mut times = Vec::new();
-    while times.len() < MIN_REPEATS || (times.len() < MAX_REPEATS && started.elapsed() < POINT_BUDGET) {
-        times.push(ms(measure_once(times.len())?));
+    let mut samples: Vec<[f64; N]> = Vec::new();
+    while samples.len() < MIN_REPEATS || (samples.len() < MAX_REPEATS && started.elapsed() < POINT_BUDGET) {
+        samples.push(measure_once(samples.len())?);
     }
-    Ok(median(&times))
+    Ok(std::array::from_fn(|figure| median(&samples.iter().map(|sample| sample[figure]).collect::<Vec<_>>())))
+}
+
+/// The round trip and the run's own `stats.durationMs` (transpile, sandbox
+/// and tool calls: everything but the MCP path around it), in ms.
+fn timed_run(host: &mut RawClient, code: &str) -> Result<[f64; 2]> {
+    let (response, elapsed) = run(host, code)?;
+    Ok([ms(elapsed), response["stats"]["durationMs"].as_f64().context("stats.durationMs is a number")?])
 }
 
 /// The host of the curves: the test server as `test`, limits with room for
@@ -159,8 +173,8 @@ fn truncated(text: &str) -> &str {
     &text[..text.floor_char_boundary(2_000)]
 }
 
-/// The whole result first, which tells each size's exact bytes; then the
-/// preview, plotted at the same sizes.
+/// The whole result first, which tells each size's exact bytes (and the
+/// run's own share of the round trip); then the preview, at the same sizes.
 fn result_size(paths: &Paths) -> Result<Curve> {
     let programs: Vec<String> = RESULT_BYTES
         .iter()
@@ -172,20 +186,28 @@ fn result_size(paths: &Paths) -> Result<Curve> {
         })
         .collect();
     let mut sizes = Vec::new();
-    let mut series = Vec::new();
-    for (label, tokens) in [("whole result sent", Some(WHOLE_RESULT_TOKENS)), ("preview sent (default budget)", None)] {
-        let mut client = host(paths, tokens)?;
-        let mut points = Vec::new();
-        for (index, code) in programs.iter().enumerate() {
-            let (response, _) = run(&mut client, code)?;
-            if tokens.is_some() {
-                sizes.push(serde_json::to_string(&response["result"])?.len() as f64);
-            }
-            points.push((sizes[index], median_ms(|_| Ok(run(&mut client, code)?.1))?));
-        }
-        client.close()?;
-        series.push(Series::new(label, points));
+    let (mut whole, mut in_run, mut preview) = (Vec::new(), Vec::new(), Vec::new());
+    let mut client = host(paths, Some(WHOLE_RESULT_TOKENS))?;
+    for code in &programs {
+        let (response, _) = run(&mut client, code)?;
+        let size = serde_json::to_string(&response["result"])?.len() as f64;
+        let [round_trip, duration] = medians(|_| timed_run(&mut client, code))?;
+        sizes.push(size);
+        whole.push((size, round_trip));
+        in_run.push((size, duration));
     }
+    client.close()?;
+    let mut client = host(paths, None)?;
+    for (code, &size) in programs.iter().zip(&sizes) {
+        run(&mut client, code)?;
+        preview.push((size, median_ms(|_| Ok(run(&mut client, code)?.1))?));
+    }
+    client.close()?;
+    let series = vec![
+        Series::new("whole result sent", whole),
+        Series::new("of which the run (stats.durationMs)", in_run),
+        Series::new("preview sent (default budget)", preview),
+    ];
     Ok(Curve {
         key: "result_size".into(),
         title: "round trip vs result size".into(),
@@ -212,13 +234,13 @@ fn program_of(bytes: usize, nonce: usize) -> String {
 
 fn code_size(paths: &Paths) -> Result<Curve> {
     let mut client = host(paths, None)?;
-    let (mut round_trips, mut transpiles) = (Vec::new(), Vec::new());
+    let (mut round_trips, mut durations, mut transpiles) = (Vec::new(), Vec::new(), Vec::new());
     let mut nonce = 0;
     for bytes in CODE_BYTES {
         run(&mut client, &program_of(bytes, usize::MAX))?;
-        let round_trip = median_ms(|_| {
+        let [round_trip, duration] = medians(|_| {
             nonce += 1;
-            Ok(run(&mut client, &program_of(bytes, nonce))?.1)
+            timed_run(&mut client, &program_of(bytes, nonce))
         })?;
         let transpile = median_ms(|repeat| {
             let source = program_of(bytes, repeat);
@@ -227,6 +249,7 @@ fn code_size(paths: &Paths) -> Result<Curve> {
             Ok(started.elapsed())
         })?;
         round_trips.push((bytes as f64, round_trip));
+        durations.push((bytes as f64, duration));
         transpiles.push((bytes as f64, transpile));
     }
     client.close()?;
@@ -235,7 +258,11 @@ fn code_size(paths: &Paths) -> Result<Curve> {
         title: "round trip vs code size".into(),
         x_label: "TypeScript bytes".into(),
         y_label: "ms".into(),
-        series: vec![Series::new("round trip", round_trips), Series::new("transpile (in-process)", transpiles)],
+        series: vec![
+            Series::new("round trip", round_trips),
+            Series::new("of which the run (stats.durationMs)", durations),
+            Series::new("transpile alone (in-process)", transpiles),
+        ],
     })
 }
 
