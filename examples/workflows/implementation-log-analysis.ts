@@ -12,7 +12,7 @@
  * Run it on the example project (the seed config's spec-workflow is a
  * read-only stand-in over its `.spec-workflow/`):
  *
- *   SEED_PROJECT=$PWD/examples/seed-project target/debug/mcp-code-runtime run \
+ *   MCP_CODE_RUNTIME_ROOT=$PWD target/debug/mcp-code-runtime run \
  *     examples/workflows/implementation-log-analysis.ts --config config/seed-servers.json
  *
  * or pass this file's text as `execute_code`'s `code`. Change SPEC to analyze

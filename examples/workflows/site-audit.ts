@@ -19,7 +19,7 @@
  *
  *   cp -r examples/seed-project /tmp/seed-project
  *   python3 -m http.server 8080 -b 127.0.0.1 -d /tmp/seed-project/site &
- *   SEED_PROJECT=/tmp/seed-project target/debug/mcp-code-runtime run \
+ *   SEED_PROJECT=/tmp/seed-project MCP_CODE_RUNTIME_ROOT=$PWD target/debug/mcp-code-runtime run \
  *     examples/workflows/site-audit.ts --config config/seed-servers.json --timeout-ms 240000
  *
  * or pass this file's text as `execute_code`'s `code`. Change SITE to test
