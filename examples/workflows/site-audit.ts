@@ -29,23 +29,37 @@ import { webTesting } from "skills/web-testing";
 import { diagnosticsToTasks } from "skills/diagnostics-to-tasks";
 
 const SITE = "http://127.0.0.1:8080/index.html";
+/** What web-testing reports per issue, and what task-master answers (it declares no output schemas). */
+interface Issue {
+  type: string;
+  severity: string;
+  message: string;
+}
+interface Tasks {
+  data: { tasks: { title: string; status: string }[] };
+}
+interface Added {
+  data: { taskId: number | string };
+}
 /** Most tasks opened for the page's issues, and for the project's diagnostics. */
 const MAX_TASKS = 10;
 /** Longest issue text in a task title. */
 const MAX_TITLE_ISSUE = 120;
 
-const { rootPath: projectRoot } = await mcp.call("ide", "getWorkspaceFolders", {});
+const ide = await import("mcp://ide");
+const taskmaster = await import("mcp://task-master");
+const { rootPath: projectRoot } = await ide.getWorkspaceFolders({});
 
 // 1. Test the page: console errors, failed requests, accessibility, LCP/CLS.
 const page = await webTesting({ url: SITE, maxIssues: 100 });
-const critical = page.issues.filter((issue: any) => issue.severity === "critical");
+const critical = (page.issues as unknown as Issue[]).filter((issue) => issue.severity === "critical");
 
 // 2. One task per distinct critical issue that has no open task yet.
-const { data } = await mcp.call("task-master", "get_tasks", { projectRoot });
-const open = new Set(data.tasks.filter((task: any) => !["done", "cancelled"].includes(task.status)).map((task: any) => task.title));
+const { data } = (await taskmaster.getTasks({ projectRoot })) as Tasks;
+const open = new Set(data.tasks.filter((task) => !["done", "cancelled"].includes(task.status)).map((task) => task.title));
 const path = SITE.replace(/^[a-z]+:\/\/[^/]*/, "") || "/"; // the sandbox has no URL class
 const siteTasks = { created: [] as string[], skipped: 0, failed: [] as string[] };
-const titles = new Map<string, any>();
+const titles = new Map<string, Issue>();
 for (const issue of critical) {
   const text = issue.message.length > MAX_TITLE_ISSUE ? `${issue.message.slice(0, MAX_TITLE_ISSUE)}…` : issue.message;
   titles.set(`Fix ${issue.type} error on ${path}: ${text}`, issue);
@@ -57,16 +71,16 @@ for (const [title, issue] of titles) {
   }
   if (siteTasks.created.length + siteTasks.failed.length >= MAX_TASKS) break;
   try {
-    const added = await mcp.call("task-master", "add_task", {
+    const added = (await taskmaster.addTask({
       projectRoot,
       title,
       description: `web-testing found a critical ${issue.type} issue on ${SITE}`,
       details: issue.message,
       priority: "high",
-    });
+    })) as Added;
     siteTasks.created.push(String(added.data.taskId));
-  } catch (error: any) {
-    siteTasks.failed.push(`${title}: ${error.message}`);
+  } catch (error) {
+    siteTasks.failed.push(`${title}: ${(error as Error).message}`);
   }
 }
 
@@ -89,7 +103,7 @@ return {
   },
   development: {
     tasksCreated: development.tasksCreated,
-    taskIds: development.created.map((task: any) => task.id),
+    taskIds: development.created.map((task) => task.id),
     alreadyFiled: development.skipped.length,
     failed: development.failed,
   },
