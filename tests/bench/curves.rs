@@ -13,7 +13,9 @@
 //!   store).
 //! - Code size (1 KB to 1 MB of TypeScript, each program unique so nothing
 //!   can be cached): round trip, the run's own `stats.durationMs`, and
-//!   transpiling alone in-process.
+//!   transpiling alone in-process; and the round trip of programs that are
+//!   one `const` per line (QuickJS checks each declaration against all the
+//!   earlier ones of its scope: quadratic).
 //! - Tool calls in one run (1 to 1,000 calls of the test server's `echo`):
 //!   awaited one after another, and all at once with `Promise.all`.
 //! - Concurrent runs (1 to 64 trivial runs sent at once): the time until all
@@ -217,40 +219,56 @@ fn result_size(paths: &Paths) -> Result<Curve> {
     })
 }
 
-/// A TypeScript program of about `bytes` bytes: blocks of an interface, a
-/// constant and a function each; `nonce` makes it unique.
-fn program_of(bytes: usize, nonce: usize) -> String {
+/// A program of about `bytes` bytes made of `block`s (each given its number),
+/// returning 1; `nonce` makes it unique.
+fn program_of(bytes: usize, nonce: usize, block: fn(usize) -> String) -> String {
     let mut code = format!("// program {nonce}\n");
-    let mut block = 0;
+    let mut number = 0;
     while code.len() < bytes {
-        code.push_str(&format!(
-            "interface Row{block} {{ id: number; label: string }}\nconst row{block}: Row{block} = {{ id: {block}, label: \"row {block}\" }};\nfunction score{block}(row: Row{block}): number {{ return row.id * 2 + row.label.length; }}\n"
-        ));
-        block += 1;
+        code.push_str(&block(number));
+        number += 1;
     }
-    code.push_str("return score0(row0);\n");
+    code.push_str("return 1;\n");
     code
+}
+
+/// TypeScript as people write it: an interface, a constant and a function.
+fn typed_block(number: usize) -> String {
+    format!(
+        "interface Row{number} {{ id: number; label: string }}\nconst row{number}: Row{number} = {{ id: {number}, label: \"row {number}\" }};\nfunction score{number}(row: Row{number}): number {{ return row.id * 2 + row.label.length; }}\n"
+    )
+}
+
+/// One `const` per line: what QuickJS's parser checks against every earlier
+/// declaration of the scope.
+fn const_block(number: usize) -> String {
+    format!("const v{number} = {number} * 2 + 1;\n")
 }
 
 fn code_size(paths: &Paths) -> Result<Curve> {
     let mut client = host(paths, None)?;
-    let (mut round_trips, mut durations, mut transpiles) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut round_trips, mut durations, mut transpiles, mut consts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut nonce = 0;
     for bytes in CODE_BYTES {
-        run(&mut client, &program_of(bytes, usize::MAX))?;
+        run(&mut client, &program_of(bytes, usize::MAX, typed_block))?;
         let [round_trip, duration] = medians(|_| {
             nonce += 1;
-            timed_run(&mut client, &program_of(bytes, nonce))
+            timed_run(&mut client, &program_of(bytes, nonce, typed_block))
         })?;
         let transpile = median_ms(|repeat| {
-            let source = program_of(bytes, repeat);
+            let source = program_of(bytes, repeat, typed_block);
             let started = Instant::now();
             transpile::to_javascript(&source).map_err(|error| anyhow::anyhow!("{error}"))?;
             Ok(started.elapsed())
         })?;
+        let of_consts = median_ms(|_| {
+            nonce += 1;
+            Ok(run(&mut client, &program_of(bytes, nonce, const_block))?.1)
+        })?;
         round_trips.push((bytes as f64, round_trip));
         durations.push((bytes as f64, duration));
         transpiles.push((bytes as f64, transpile));
+        consts.push((bytes as f64, of_consts));
     }
     client.close()?;
     Ok(Curve {
@@ -262,6 +280,7 @@ fn code_size(paths: &Paths) -> Result<Curve> {
             Series::new("round trip", round_trips),
             Series::new("of which the run (stats.durationMs)", durations),
             Series::new("transpile alone (in-process)", transpiles),
+            Series::new("round trip, one const per line", consts),
         ],
     })
 }
