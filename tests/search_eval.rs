@@ -1,14 +1,17 @@
 //! The search evaluation shared by the integration test `search_quality` and
 //! `make bench`: natural questions (`fixtures/search-eval.json`), each with
 //! the tools that answer it, asked of one index holding every recorded
-//! `tools/list` (`fixtures/tools/` and `fixtures/search/`) at once. It owns
+//! `tools/list` (`fixtures/tools/` and `fixtures/search/`) at once, ranked as
+//! the host ranks them: BM25 fused with the sentence-embedding model that
+//! `make setup` installs (whose absence fails the evaluation). It owns
 //! loading those files and scoring top-1 and top-3; it ranks nothing itself
 //! (that is `mcp_code_runtime::search`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use mcp_code_runtime::search::{Query, ToolIndex};
+use mcp_code_runtime::config::Config;
+use mcp_code_runtime::search::{Query, ToolIndex, semantic};
 use mcp_code_runtime::typegen::ToolInfo;
 use serde::Deserialize;
 use serde_json::json;
@@ -103,10 +106,21 @@ impl Evaluation {
     }
 }
 
+/// Embeds `index`'s entries now, with the model and embedding cache the host
+/// would use (the default folders, or `$MCP_CODE_RUNTIME_SEARCH_MODEL`), so
+/// its searches rank semantically; panics when the model is not installed.
+pub fn embed(index: &ToolIndex) {
+    let defaults = Config::default().runtime;
+    semantic::configure(defaults.data_dir.as_deref(), &defaults.cache_dir);
+    let embedded = semantic::embed(index).expect("the model runs");
+    assert!(embedded, "no sentence-embedding model: run `make setup` (or set MCP_CODE_RUNTIME_SEARCH_MODEL)");
+}
+
 /// Asks every question of one index over every recorded tool.
 pub fn evaluate() -> Evaluation {
     let tools = fixture_tools();
     let index = ToolIndex::new(tools.iter().map(|(server, tool)| (server.as_str(), tool)));
+    embed(&index);
     let mut evaluation = Evaluation::default();
     for question in questions() {
         let query = Query::parse(&question.question).expect("a valid query");

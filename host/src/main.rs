@@ -124,6 +124,8 @@ fn load_config(options: &Options) -> Result<Config> {
     if let Some(dir) = &options.data_dir {
         config.runtime.data_dir = Some(dir.clone());
     }
+    // Search's sentence-embedding model and cache: read when a search needs them.
+    mcp_code_runtime::search::semantic::configure(config.runtime.data_dir.as_deref(), &config.runtime.cache_dir);
     Ok(config)
 }
 

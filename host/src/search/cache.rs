@@ -4,7 +4,8 @@
 //! An index is keyed by the identity of the tool lists it was built from
 //! (the caller's key) and kept with what `pins` those lists in memory, so a
 //! key cannot be reused by other lists while its index is cached. The cache
-//! keeps the [`CAPACITY`] most recently used indexes.
+//! keeps the [`CAPACITY`] most recently used indexes. A new index is handed
+//! to [`super::semantic`] to have its entries embedded in the background.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -37,6 +38,7 @@ impl IndexCache {
             }
         }
         let index = Arc::new(build());
+        super::semantic::embed_in_background(&index);
         let mut entries = self.entries.lock().expect("index cache lock");
         entries.push_front((key, Arc::clone(&index), pins));
         entries.truncate(CAPACITY);

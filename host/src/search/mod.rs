@@ -1,12 +1,24 @@
 //! Ranked search over the tools of all connected servers, so a model can find
 //! a tool from a plain question without reading every declaration. Shared by
-//! `search_tools` and `mcp.search`. Pure: no I/O, no state between searches.
+//! `search_tools` and `mcp.search`. The lexical ranking is pure; the
+//! semantic one ([`semantic`]) reads the model and its embedding cache.
 //! The index is generic over (server, [`Entry`]) pairs: anything with a name,
 //! a description and a JSON-schema of parameters can be ranked with tools.
 //!
 //! # Ranking
 //!
-//! [BM25F] — BM25 (k1 = 1.2, b = 0.75) over weighted fields, each normalized
+//! When the sentence-embedding model is installed ([`semantic`]), an entry's
+//! score is the cosine similarity of the query's embedding and the entry's
+//! (its server, its name's words and its description, embedded by
+//! all-MiniLM-L6-v2), plus 0.1 times its lexical score below divided by the
+//! best lexical score of the query: meaning decides, words shared with the
+//! query break near-ties. Every entry then has a score, so a search returns
+//! its `limit` best ones even when none shares a word with the query. Until
+//! an index's embeddings are ready (the first search of new tools waits at
+//! most a second), and without the model, the ranking is the lexical one
+//! alone.
+//!
+//! The lexical score is [BM25F] — BM25 (k1 = 1.2, b = 0.75) over weighted fields, each normalized
 //! by its own average length. An entry's fields and their weights:
 //! - its name's terms 3, and its name's words as written (unstemmed) 1, so
 //!   `tasks` prefers `get_tasks` to `get_task`;
@@ -33,10 +45,11 @@
 //!   `modified` finds `modify`). These are learned from the tools' own
 //!   vocabulary, not from a hand-written list.
 //!
-//! A tool's score is the sum of its query terms' scores times the share of the
-//! query's terms it matched (coordination), so a tool matching every word of
-//! "rename a file" beats one matching only the rarest. Hits are ordered by
-//! score, then server, then tool name; tools that match no term are left out.
+//! A tool's lexical score is the sum of its query terms' scores times the
+//! share of the query's terms it matched (coordination), so a tool matching
+//! every word of "rename a file" beats one matching only the rarest. Hits are
+//! ordered by score, then server, then tool name; in the lexical ranking,
+//! tools that match no term are left out.
 //!
 //! # Terms
 //!
@@ -66,14 +79,19 @@
 //! longer wants it.
 //!
 //! An index is kept between searches while its tools do not change
-//! ([`IndexCache`]): a search then only ranks.
+//! ([`IndexCache`]): a search then only ranks (and embeds a query not asked
+//! recently). The fused ranking checks the interruption flag once per entry
+//! too; embedding a query is bounded by the query's length.
 //!
 //! [BM25F]: https://en.wikipedia.org/wiki/Okapi_BM25#Modifications
 
 mod cache;
+mod embedder;
+pub mod semantic;
 #[cfg(test)]
 mod tests;
 mod text;
+mod wordpiece;
 
 pub use cache::IndexCache;
 
@@ -127,6 +145,9 @@ impl Field {
     }
 }
 
+/// What the best lexical score adds to a cosine similarity in the fused
+/// ranking (see the module doc).
+const LEXICAL_WEIGHT: f64 = 0.1;
 /// What a prefix match on a tool-name word is worth, relative to an exact match.
 const PREFIX_FACTOR: f64 = 0.8;
 /// The shortest query word that matches tool-name words by prefix.
@@ -191,6 +212,8 @@ pub enum QueryError {
 /// of its adjacent words.
 #[derive(Debug)]
 pub struct Query {
+    /// The query as asked, for the semantic ranking.
+    text: String,
     tokens: Vec<Token>,
     /// Each pair of adjacent words (stop words included) written as one.
     compounds: Vec<Token>,
@@ -216,7 +239,7 @@ impl Query {
             .filter(|token| seen.insert(token.term.clone()))
             .take(MAX_QUERY_TERMS)
             .collect();
-        Ok(Query { tokens, compounds })
+        Ok(Query { text: text.to_owned(), tokens, compounds })
     }
 }
 
@@ -232,6 +255,8 @@ pub struct ToolIndex {
     name_words: Vec<(String, usize)>,
     /// The average length of each field, by `Field as usize`.
     average_lengths: [f64; FIELDS],
+    /// The entries' texts and embeddings for the semantic ranking, by document.
+    vectors: semantic::Vectors,
 }
 
 #[derive(Debug)]
@@ -267,6 +292,7 @@ impl ToolIndex {
             postings: Vec::new(),
             name_words: Vec::new(),
             average_lengths: [0.0; FIELDS],
+            vectors: semantic::Vectors::default(),
         };
         let mut name_words = HashSet::new();
         let mut analyzed = Vec::with_capacity(entries.len());
@@ -286,6 +312,7 @@ impl ToolIndex {
                 }
             }
             bags.add(Field::Description, entry.description.unwrap_or(""));
+            index.vectors.push(server, entry.name, entry.description);
             if let Some(parameters) = entry.parameters {
                 let mut budget = MAX_SCHEMA_NODES;
                 bags.add_schema(parameters, 0, &mut budget);
@@ -353,30 +380,58 @@ impl ToolIndex {
             }
         }
         let asked = query.tokens.len();
-        let mut hits = Vec::new();
-        for (document, scores) in self.documents.iter().zip(best.chunks(width.max(1))) {
+        let mut lexical = Vec::with_capacity(self.documents.len());
+        for scores in best.chunks(width.max(1)).take(self.documents.len()) {
             if interrupted() {
                 return None;
             }
             let total: f64 = scores.iter().sum();
-            if total > 0.0 {
-                let matched = scores[..asked].iter().filter(|score| **score > 0.0).count() as f64;
-                let score = total * (matched + 1.0) / (asked as f64 + 1.0);
-                hits.push(Hit {
-                    server: document.server.clone(),
-                    tool: document.tool.clone(),
-                    score,
-                });
-            }
+            let matched = scores[..asked].iter().filter(|score| **score > 0.0).count() as f64;
+            lexical.push(total * (matched + 1.0) / (asked as f64 + 1.0));
         }
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.server.cmp(&b.server))
-                .then_with(|| a.tool.cmp(&b.tool))
-        });
-        hits.truncate(limit);
-        Some(hits)
+        lexical.resize(self.documents.len(), 0.0);
+        let mut scored: Vec<(usize, f64)> = match self.semantic_scores(query, &lexical, interrupted)? {
+            Some(fused) => fused.into_iter().enumerate().collect(),
+            None => lexical.into_iter().enumerate().filter(|(_, score)| *score > 0.0).collect(),
+        };
+        let order = |a: &(usize, f64), b: &(usize, f64)| {
+            let (x, y) = (&self.documents[a.0], &self.documents[b.0]);
+            b.1.total_cmp(&a.1).then_with(|| x.server.cmp(&y.server)).then_with(|| x.tool.cmp(&y.tool))
+        };
+        if scored.len() > limit && limit > 0 {
+            scored.select_nth_unstable_by(limit - 1, order);
+        }
+        scored.truncate(limit);
+        scored.sort_by(order);
+        Some(
+            scored
+                .into_iter()
+                .map(|(document, score)| Hit {
+                    server: self.documents[document].server.clone(),
+                    tool: self.documents[document].tool.clone(),
+                    score,
+                })
+                .collect(),
+        )
+    }
+
+    /// Each entry's cosine similarity to the query plus
+    /// [`LEXICAL_WEIGHT`] times its lexical score relative to the best one
+    /// (see the module doc), when the entries' and the query's embeddings are
+    /// at hand; `Some(None)` when they are not, `None` when interrupted.
+    fn semantic_scores(&self, query: &Query, lexical: &[f64], interrupted: &dyn Fn() -> bool) -> Option<Option<Vec<f64>>> {
+        let Some(vectors) = self.vectors.wait(interrupted) else { return Some(None) };
+        let Some(asked) = semantic::query_vector(&query.text) else { return Some(None) };
+        let best = lexical.iter().copied().fold(0.0, f64::max);
+        let mut fused = Vec::with_capacity(lexical.len());
+        for (vector, lexical) in vectors.iter().zip(lexical) {
+            if interrupted() {
+                return None;
+            }
+            let relative = if best > 0.0 { lexical / best } else { 0.0 };
+            fused.push(f64::from(embedder::cosine(&asked, vector)) + LEXICAL_WEIGHT * relative);
+        }
+        Some(Some(fused))
     }
 
     /// The terms of the index `token` may stand for (see the module doc),
