@@ -12,7 +12,7 @@ use crate::curves::{Curve, LINEAR_LIMIT};
 const COLUMNS: usize = 2;
 const PANEL_WIDTH: f64 = 500.0;
 const PANEL_HEIGHT: f64 = 340.0;
-const HEADER: f64 = 56.0;
+const HEADER: f64 = 72.0;
 /// The plot area inside a panel: left, right, top, bottom margins.
 const MARGIN: (f64, f64, f64, f64) = (64.0, 20.0, 36.0, 48.0);
 const COLORS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
@@ -29,10 +29,10 @@ pub fn svg(curves: &[Curve], subtitle: &str) -> String {
     );
     let _ = writeln!(out, "<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>");
     let _ = writeln!(out, "<text x=\"16\" y=\"24\" font-size=\"18\" font-weight=\"bold\">mcp-code-runtime: how cost grows (log-log)</text>");
+    let _ = writeln!(out, "<text x=\"16\" y=\"44\" font-size=\"12\" fill=\"#444\">{}</text>", escape(subtitle));
     let _ = writeln!(
         out,
-        "<text x=\"16\" y=\"44\" font-size=\"12\" fill=\"#444\">{} · k = growth exponent of the upper half; dashed = linear (k = 1); k &gt; {LINEAR_LIMIT} is flagged</text>",
-        escape(subtitle)
+        "<text x=\"16\" y=\"62\" font-size=\"12\" fill=\"#444\">k: growth exponent of the upper half · dashed: linear (k = 1) · red ⚠: k &gt; {LINEAR_LIMIT}, worse than linear</text>"
     );
     for (index, curve) in curves.iter().enumerate() {
         let (column, row) = (index % COLUMNS, index / COLUMNS);
@@ -127,7 +127,7 @@ fn panel(out: &mut String, curve: &Curve, left: f64, top: f64) {
             let (px, py) = at(x, y);
             let _ = writeln!(out, "<circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"3\" fill=\"{color}\"/>");
         }
-        let flag = if series.exponent > LINEAR_LIMIT { " ⚠ worse than linear" } else { "" };
+        let flag = if series.exponent > LINEAR_LIMIT { " ⚠" } else { "" };
         let (legend_x, legend_y) = (plot_left + 8.0, plot_top + 16.0 + 16.0 * index as f64);
         let _ = writeln!(out, "<rect x=\"{legend_x}\" y=\"{}\" width=\"12\" height=\"4\" fill=\"{color}\"/>", legend_y - 5.0);
         let _ = writeln!(
