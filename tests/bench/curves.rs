@@ -21,8 +21,10 @@
 //! - Concurrent runs (1 to 64 trivial runs sent at once): the time until all
 //!   have answered.
 //! - Downstream tools (10 to 5,000 synthetic tools, in-process through the
-//!   library): building the search index, one search with the index built,
-//!   and the TypeScript declarations of all of them as one server's.
+//!   library): building the search index, one search with the index built
+//!   (the lexical ranking: the synthetic tools are not embedded, so no
+//!   model runs), and the TypeScript declarations of all of them as one
+//!   server's.
 //!
 //! Every host round trip goes through the raw client (`raw_client.rs`), so
 //! the client adds as little as it can. The curves go into the report as the
