@@ -391,3 +391,26 @@ fn downstream_tools() -> Result<Curve> {
         ],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::growth_exponent;
+
+    fn exponent_of(time: fn(f64) -> f64) -> f64 {
+        growth_exponent(&[1.0, 10.0, 100.0, 1_000.0, 10_000.0].map(|size| (size, time(size))))
+    }
+
+    #[test]
+    fn the_growth_exponent_is_the_log_log_slope() {
+        assert!((exponent_of(|size| 3.0 * size) - 1.0).abs() < 1e-9);
+        assert!((exponent_of(|size| size * size) - 2.0).abs() < 1e-9);
+        assert!(exponent_of(|_| 5.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_growth_exponent_reads_the_upper_half_past_a_fixed_cost() {
+        // A fixed cost hides the growth at small sizes, not at large ones.
+        let quadratic = exponent_of(|size| 1_000.0 + size * size);
+        assert!(quadratic > 1.9, "{quadratic}");
+    }
+}

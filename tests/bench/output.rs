@@ -99,3 +99,16 @@ fn machine() -> String {
         .map_or(0.0, |kilobytes| kilobytes / 1024.0 / 1024.0);
     format!("{model}, {cores} cores, {memory_gib:.0} GiB, Linux {}", read("/proc/sys/kernel/osrelease").trim())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::civil_from_days;
+
+    #[test]
+    fn days_since_the_epoch_are_gregorian_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_017), (2000, 3, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(20_786), (2026, 11, 29));
+    }
+}
