@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::seed_servers::{Seed, Site};
 use crate::seed_skills_tasks::call_skill;
-use crate::seed_workflows::site_audit_for;
+use crate::seed_workflows::{site_audit_for, tasks_on_disk};
 use crate::util::expect_error;
 
 /// A run's time limit: the first call of a server starts it (task-master takes about 3 s, Chromium more).
@@ -121,25 +121,9 @@ fn server_group(host: u32, server: &str) -> Result<u32> {
     bail!("no process of {server} under the host {host}")
 }
 
-/// `(id, title, status, dependencies, subtasks)` of each task in the project's task file (ids as text: task-master writes either).
-fn tasks_on_disk(seed: &Seed) -> Result<Vec<(String, String, String, Vec<String>, usize)>> {
-    let file: Value = serde_json::from_slice(&std::fs::read(seed.project.join(".taskmaster/tasks/tasks.json"))?)?;
-    let text = |value: &Value| value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
-    Ok(file["master"]["tasks"]
-        .as_array()
-        .context("master.tasks")?
-        .iter()
-        .map(|task| {
-            let dependencies = task["dependencies"].as_array().map(|deps| deps.iter().map(text).collect()).unwrap_or_default();
-            let subtasks = task["subtasks"].as_array().map_or(0, Vec::len);
-            (text(&task["id"]), text(&task["title"]), text(&task["status"]), dependencies, subtasks)
-        })
-        .collect())
-}
-
 /// The titles of the tasks in the project's task file.
 fn task_titles(seed: &Seed) -> Result<Vec<String>> {
-    Ok(tasks_on_disk(seed)?.into_iter().map(|task| task.1).collect())
+    Ok(tasks_on_disk(&seed.project)?.into_iter().map(|task| task.1).collect())
 }
 
 #[tokio::test]
@@ -192,7 +176,7 @@ async fn task_master_tools_that_need_an_api_key_fail_with_an_error_naming_the_ke
     let seed = Seed::start().await?;
     std::fs::create_dir_all(seed.project.join(".taskmaster/docs"))?;
     std::fs::write(seed.project.join(".taskmaster/docs/prd.txt"), "Add a captcha to the contact form.\n")?;
-    let before = tasks_on_disk(&seed)?;
+    let before = tasks_on_disk(&seed.project)?;
     let caught = seed
         .run(&format!(
             "const projectRoot = {:?};
@@ -216,7 +200,7 @@ async fn task_master_tools_that_need_an_api_key_fail_with_an_error_naming_the_ke
         assert!(message.contains("Required API key") && message.contains("is not set"), "{tool}: {message}");
     }
     // task-master may write the file again (ids as numbers), but its tasks are as they were: parse_prd with force replaced nothing.
-    assert_eq!(tasks_on_disk(&seed)?, before);
+    assert_eq!(tasks_on_disk(&seed.project)?, before);
 
     // Uncaught, the run's error says the same, with the line of the call.
     let response = seed
@@ -229,7 +213,7 @@ async fn task_master_tools_that_need_an_api_key_fail_with_an_error_naming_the_ke
     let error = expect_error(&response, "tool_error");
     assert!(error["message"].as_str().is_some_and(|message| message.contains("Required API key")), "{error:#}");
     assert_eq!(error["line"], json!(2), "{error:#}");
-    assert_eq!(tasks_on_disk(&seed)?, before);
+    assert_eq!(tasks_on_disk(&seed.project)?, before);
 
     // The task skills say in their descriptions whether they need a key.
     let tools = seed.host.client.list_all_tools().await?;

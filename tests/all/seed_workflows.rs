@@ -69,8 +69,8 @@ async fn execute(seed: &Seed, program: &str) -> Result<Value> {
     seed.host.execute_with(json!({ "code": program, "timeout": RUN_TIMEOUT_MS, "stats": "full" })).await
 }
 
-/// `(id, title, status, priority)` of every task in the project's task file.
-fn tasks_on_disk(project: &Path) -> Result<Vec<(String, String, String, String)>> {
+/// `(id, title, status, priority)` of every task in the project's task file (ids as text: task-master writes either).
+pub(crate) fn tasks_on_disk(project: &Path) -> Result<Vec<(String, String, String, String)>> {
     let file: Value = serde_json::from_slice(&std::fs::read(project.join(".taskmaster/tasks/tasks.json"))?)?;
     let text = |value: &Value| value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
     Ok(file["master"]["tasks"]
