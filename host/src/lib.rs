@@ -38,6 +38,7 @@ pub mod cli;
 pub mod config;
 pub mod declarations;
 pub mod doctor;
+pub mod heap;
 pub mod migrate;
 pub mod outcome;
 pub mod policy;

@@ -138,7 +138,9 @@ async fn serve(config: Config) -> Result<ExitCode> {
         let starting = runtime.clone();
         tokio::spawn(async move { starting.bridge().start_all().await });
     }
-    let service = CodeRuntimeServer::new(runtime.clone()).serve(rmcp::transport::stdio()).await?;
+    // Pipes (how MCP clients start a server) are read and written on tokio's
+    // reactor, not through a blocking thread per read and write.
+    let service = CodeRuntimeServer::new(runtime.clone()).serve(rmcp::transport::stdio_pipes()).await?;
     let stop = service.cancellation_token();
     tokio::select! {
         quit = service.waiting() => tracing::info!(?quit, "client disconnected"),
@@ -255,7 +257,8 @@ async fn run_skills(command: SkillsCommand, mut config: Config) -> Result<ExitCo
         SkillsCommand::Docs => print!("{}", skills::markdown(&set)),
         SkillsCommand::Build { .. } => {
             let runtime = Runtime::start(Config { servers: Vec::new(), ..config });
-            let failed: Vec<String> = problems.iter().chain(&runtime.compile_skills().await).map(ToString::to_string).collect();
+            let schemas = set.iter().filter_map(|skill| skill.check_schemas().err());
+            let failed: Vec<String> = problems.iter().chain(&runtime.compile_skills().await).map(ToString::to_string).chain(schemas.map(|error| error.to_string())).collect();
             runtime.shutdown().await;
             for failure in &failed {
                 eprintln!("error: {failure}");

@@ -133,6 +133,8 @@ impl Runtime {
             for problem in warming.compile_skills().await {
                 tracing::warn!("a skill does not compile: {problem}");
             }
+            // Building the sandbox and compiling skills freed more than the host keeps.
+            crate::heap::trim();
         });
         runtime
     }

@@ -76,6 +76,8 @@ pub struct Analytics {
     sender: SyncSender<Message>,
     unrecorded: Arc<Unrecorded>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The writer's thread, to unpark it for a query or a stop.
+    thread: std::thread::Thread,
     path: PathBuf,
 }
 
@@ -107,7 +109,8 @@ impl Analytics {
                 writer::run(Box::new(store), damage, receiver, settings, counters);
             })
             .map_err(|error| StoreError::Database { path: data_dir.to_owned(), message: format!("cannot start the writer thread: {error}") })?;
-        Ok(Some(Analytics { sender, unrecorded, writer: Mutex::new(Some(writer)), path: data_dir.join(store::DATABASE_FILE) }))
+        let thread = writer.thread().clone();
+        Ok(Some(Analytics { sender, unrecorded, writer: Mutex::new(Some(writer)), thread, path: data_dir.join(store::DATABASE_FILE) }))
     }
 
     /// The database file.
@@ -146,19 +149,31 @@ impl Analytics {
             };
             let _ = reply.send(answered);
         }));
-        let sender = self.sender.clone();
-        tokio::task::spawn_blocking(move || sender.send(message)).await.map_err(|_| AnalyticsError::Stopped)?.map_err(|_| AnalyticsError::Stopped)?;
+        if !self.send_now(message).await {
+            return Err(AnalyticsError::Stopped);
+        }
         answer.await.map_err(|_| AnalyticsError::Stopped)?
+    }
+
+    /// Sends `message` (waiting for room in the queue, off the async
+    /// workers) and wakes the writer for it: the writer parks between the runs
+    /// of a batch, and a query or a stop must not wait for the batch to end.
+    /// False when the writer has stopped.
+    async fn send_now(&self, message: Message) -> bool {
+        let sender = self.sender.clone();
+        let sent = tokio::task::spawn_blocking(move || sender.send(message).is_ok()).await.unwrap_or(false);
+        self.thread.unpark();
+        sent
     }
 
     /// Saves what is queued and stops the writer, waiting at most a few seconds.
     pub async fn close(&self) {
         let Some(writer) = self.writer.lock().expect("writer lock").take() else { return };
-        let sender = self.sender.clone();
-        let closing = tokio::task::spawn_blocking(move || {
-            let _ = sender.send(Message::Stop);
-            let _ = writer.join();
-        });
+        let closing = async {
+            if self.send_now(Message::Stop).await {
+                let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+            }
+        };
         if tokio::time::timeout(CLOSE_WAIT, closing).await.is_err() {
             tracing::warn!("the analytics writer did not finish saving in time");
         }

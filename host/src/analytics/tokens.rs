@@ -7,7 +7,7 @@
 use std::io::Write;
 
 use serde::Serialize;
-use tiktoken_rs::cl100k_base_singleton;
+use tiktoken_rs::CoreBPE;
 
 /// Bytes per token where there is no sample to learn the ratio from.
 const BYTES_PER_TOKEN: u64 = 4;
@@ -52,12 +52,13 @@ impl Sample {
         self.bytes
     }
 
-    /// The cl100k tokens of all the text: the head's, scaled to the whole size.
-    pub fn tokens(&self) -> u64 {
+    /// The tokens of all the text as `tokenizer` (cl100k) counts them: the
+    /// head's, scaled to the whole size.
+    pub fn tokens(&self, tokenizer: &CoreBPE) -> u64 {
         if self.head.is_empty() {
             return self.bytes.div_ceil(BYTES_PER_TOKEN);
         }
-        let counted = cl100k_base_singleton().encode_with_special_tokens(&self.head).len() as u64;
+        let counted = tokenizer.encode_with_special_tokens(&self.head).len() as u64;
         let head = self.head.len() as u64;
         if head == self.bytes { counted } else { (u128::from(counted) * u128::from(self.bytes)).div_ceil(u128::from(head)) as u64 }
     }
@@ -85,6 +86,8 @@ impl Write for CappedWriter {
 
 #[cfg(test)]
 mod tests {
+    use tiktoken_rs::cl100k_base_singleton;
+
     use super::*;
 
     fn exact(text: &str) -> u64 {
@@ -97,7 +100,7 @@ mod tests {
         sample.add("hello world, ", 1024);
         sample.add_json(&serde_json::json!({"a": [1, 2, 3]}), 1024);
         assert_eq!(sample.bytes(), 13 + 13);
-        assert_eq!(sample.tokens(), exact(r#"hello world, {"a":[1,2,3]}"#));
+        assert_eq!(sample.tokens(cl100k_base_singleton()), exact(r#"hello world, {"a":[1,2,3]}"#));
     }
 
     #[test]
@@ -107,7 +110,7 @@ mod tests {
         sample.add(&text, 1000);
         sample.add_json(&text, 1000);
         assert_eq!(sample.bytes(), 2 * 50_000 + 2);
-        let estimate = sample.tokens() as f64;
+        let estimate = sample.tokens(cl100k_base_singleton()) as f64;
         let truth = (exact(&text) * 2) as f64;
         assert!((estimate - truth).abs() / truth < 0.02, "{estimate} vs {truth}");
     }
@@ -119,7 +122,7 @@ mod tests {
         assert_eq!(sample.head, "é");
         let mut unsampled = Sample::default();
         unsampled.add("abcdefghi", 0);
-        assert_eq!(unsampled.tokens(), 3);
+        assert_eq!(unsampled.tokens(cl100k_base_singleton()), 3);
         let mut json = Sample::default();
         json.add_json(&"éé", 2);
         assert_eq!((json.head.as_str(), json.bytes()), ("\"", 6));

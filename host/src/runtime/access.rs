@@ -35,6 +35,15 @@ impl GrantAccess {
     }
 }
 
+/// Stops a skill's task when the program no longer waits for it.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Revokes the grant when the run is over, however it ends.
 pub struct RevokeOnDrop(pub Arc<RunGrant>);
 
@@ -75,7 +84,16 @@ impl ToolAccess for GrantAccess {
         let grant = Arc::new(self.grant.for_skill(&skill.meta.servers));
         context.log.skill(name);
         let name = name.to_owned();
-        Ok(Box::pin(async move { completion(&name, runtime.run_skill(&skill, input, grant, context).await) }))
+        // A skill runs a sandbox of its own: on a task of its own, not on
+        // the task of the run that polls its tool calls.
+        let running = tokio::spawn(async move { completion(&name, runtime.run_skill(&skill, input, grant, context).await) });
+        let stop = AbortOnDrop(running.abort_handle());
+        Ok(Box::pin(async move {
+            let _stop = stop;
+            running.await.unwrap_or_else(|failed| {
+                Err(Failure::new(FailureKind::TransportError, format!("the host failed while running the skill: {failed}"), "", &tool))
+            })
+        }))
     }
 
     fn call_tool(&self, server: &str, tool: &str, arguments: &str) -> Result<ToolFuture, Failure> {

@@ -55,11 +55,12 @@ pub enum ArtifactError {
 /// The compiled guest: from the cache when a valid artifact is there, else
 /// built and cached. A cache someone else could write to is not used: the
 /// guest is then compiled in memory at every start.
-pub async fn load_or_build(
-    engine: &Engine,
-    linker: &Linker<HostState>,
-    cache_dir: &Path,
-) -> Result<Component, ArtifactError> {
+///
+/// The build runs on an engine of its own, made with `config` (the one
+/// `engine` was made with, so the artifact is `engine`'s) and dropped with
+/// everything Cranelift kept for reuse: the host does not hold the
+/// compiler's memory for its whole life.
+pub async fn load_or_build(engine: &Engine, config: &wasmtime::Config, cache_dir: &Path) -> Result<Component, ArtifactError> {
     let name = artifact_name(engine);
     let mut cache = match CacheDir::open(cache_dir) {
         Ok(dir) => Some(dir),
@@ -79,8 +80,7 @@ pub async fn load_or_build(
         }
     }
     let started = Instant::now();
-    let snapshot = snapshot(engine, linker).await.map_err(ArtifactError::Snapshot)?;
-    let compiled = engine.precompile_component(&snapshot).map_err(ArtifactError::Compile)?;
+    let compiled = build(config).await?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "guest artifact built");
     if let Some(dir) = &cache
         && let Err(error) = dir.write(&name, &with_checksum(&compiled))
@@ -140,6 +140,15 @@ fn with_checksum(compiled: &[u8]) -> Vec<u8> {
     contents.extend_from_slice(&xxh3_64(compiled).to_le_bytes());
     contents.extend_from_slice(compiled);
     contents
+}
+
+/// Snapshots and compiles the guest on an engine made with `config`, dropped
+/// when done.
+async fn build(config: &wasmtime::Config) -> Result<Vec<u8>, ArtifactError> {
+    let builder = Engine::new(config).map_err(ArtifactError::Compile)?;
+    let linker = super::linker(&builder).map_err(ArtifactError::Snapshot)?;
+    let snapshot = snapshot(&builder, &linker).await.map_err(ArtifactError::Snapshot)?;
+    builder.precompile_component(&snapshot).map_err(ArtifactError::Compile)
 }
 
 /// Runs the guest's initialization and returns the initialized component.

@@ -38,7 +38,7 @@ use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationCon
 
 use crate::config::Limits;
 use crate::outcome::{ErrorKind, LogLine, MAX_RESULT_DEPTH, RunError, RunOutcome, RunStats, json_depth};
-use crate::transpile;
+use crate::{heap, transpile};
 use bindings::{ScriptError, SandboxPre};
 use limits::{Deadline, DeadlineExceeded, EpochTicker, RunCancelled, TooManyPending};
 use state::HostState;
@@ -56,9 +56,11 @@ const MEMORIES_PER_RUN: u32 = 2;
 /// The extra pool slots beyond concurrent runs (the snapshot at build time).
 const SPARE_INSTANCES: u32 = 1;
 /// Memory of a pool slot kept mapped between runs and reset in place (only its
-/// dirty pages, where the kernel offers `PAGEMAP_SCAN`): it covers the
-/// snapshot's heap, so a run does not fault its pages in again.
-const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+/// dirty pages, where the kernel offers `PAGEMAP_SCAN`): it covers what a
+/// small run dirties of the snapshot's heap (under 1 MiB), so such a run does
+/// not fault its pages in again. Every slot a burst of concurrent runs used
+/// keeps up to this much resident afterwards, so it is no larger.
+const KEEP_RESIDENT_BYTES: usize = 1 << 20;
 /// The native stack of a run's WebAssembly. QuickJS's parser takes about 3 KiB
 /// of it per level of nesting, so this fits the deepest program the host
 /// accepts ([`transpile::MAX_NESTING`]); only the pages a run touches are used.
@@ -117,9 +119,8 @@ pub struct Job {
 
 /// Watches a run as it goes, for a client that shows progress: `run` on a
 /// terminal streams console lines and counts tool calls; an MCP client gets
-/// progress and log notifications. Called on the run's own thread, or for
-/// [`RunObserver::tool_call_finished`] on the task of the call:
-/// implementations must return at once.
+/// progress and log notifications. Called on the run's own task (which
+/// also polls its tool calls): implementations must return at once.
 pub trait RunObserver: Send + Sync {
     /// The program wrote a console line (already capped like the run's log).
     fn console_line(&self, line: &LogLine);
@@ -164,9 +165,13 @@ pub struct Sandbox {
 impl Sandbox {
     /// Builds the engine and loads (or builds and caches) the compiled guest.
     pub async fn new(limits: Limits, cache_dir: &Path) -> Result<Self, SandboxError> {
-        let engine = Engine::new(&engine_config(&limits)).map_err(SandboxError::Engine)?;
+        let config = engine_config(&limits);
+        let engine = Engine::new(&config).map_err(SandboxError::Engine)?;
         let linker = linker(&engine).map_err(SandboxError::Link)?;
-        let component = artifact::load_or_build(&engine, &linker, cache_dir).await?;
+        let component = artifact::load_or_build(&engine, &config, cache_dir).await?;
+        // Building (Cranelift) or reading the artifact freed far more than
+        // the host keeps: give it back rather than hold it for life.
+        heap::trim();
         let instance_pre = linker.instantiate_pre(&component).map_err(SandboxError::Link)?;
         let pre = SandboxPre::new(instance_pre).map_err(SandboxError::Link)?;
         let ticker = EpochTicker::start(engine.clone()).map_err(SandboxError::Ticker)?;
@@ -198,10 +203,13 @@ impl Sandbox {
         let mut store = self.store(deadline.clone(), job.cancel.clone(), Arc::clone(&job.tools), job.fuel);
         store.data_mut().observer = job.observer.clone();
         let names = (job.tools.server_names(), job.tools.skill_names());
+        // The run's tool requests go on while the program computes (see `operations`).
+        let requests = store.data().operations.driver();
         let executed = tokio::select! {
             executed = self.execute(&mut store, &program, &names) => executed,
             () = deadline.passed(STOP_GRACE) => Err(DeadlineExceeded.into()),
             () = stopped_after_cancel(&job.cancel) => Err(RunCancelled.into()),
+            () = requests.drive() => unreachable!("the driver never resolves"),
         };
         sync_fuel(&mut store);
         let state = store.into_data();
@@ -212,6 +220,11 @@ impl Sandbox {
             ..RunStats::default()
         };
         let memory_refused = state.limiter.refused;
+        if state.limiter.peak > heap::LARGE_RUN_BYTES {
+            // The run's store is gone: what its large memory cost the host's
+            // heap is free now.
+            heap::trim();
+        }
         let logs = state.console.into_lines();
         match self.settle(executed, memory_refused, timeout) {
             Ok(result) => RunOutcome::success(result, logs, stats),

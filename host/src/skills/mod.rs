@@ -19,7 +19,7 @@ mod store;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -61,8 +61,10 @@ pub struct Skill {
     pub origin: Origin,
     /// The file it was read from (`skills/<name>.ts` for built-in skills).
     pub file: PathBuf,
-    /// `meta.input`, compiled.
-    input: Arc<jsonschema::Validator>,
+    /// `meta.input`, compiled when a call first checks an input: a
+    /// built-in skill's schemas are checked by its tests and by `skills
+    /// build`, not compiled at every start (see [`Skill::check_schemas`]).
+    input: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
 }
 
 impl Skill {
@@ -73,12 +75,29 @@ impl Skill {
         let meta = transpile::on_parser_stack(&source, |source| meta::read_meta(name, source))
             .map_err(|error| SkillError::Syntax { file: file.clone(), error })?
             .map_err(|error| SkillError::Meta { file: file.clone(), error })?;
-        let schema_error = |field, error: jsonschema::ValidationError| SkillError::Schema { file: file.clone(), field, message: error.to_string() };
-        let input = jsonschema::validator_for(&Value::Object(meta.input.clone())).map_err(|error| schema_error("input", error))?;
-        if let Some(output) = &meta.output {
-            jsonschema::validator_for(&Value::Object(output.clone())).map_err(|error| schema_error("output", error))?;
+        let skill = Skill { meta, source, origin, file, input: Arc::default() };
+        if origin != Origin::Builtin {
+            skill.check_schemas()?;
         }
-        Ok(Skill { meta, source, origin, file, input: Arc::new(input) })
+        Ok(skill)
+    }
+
+    /// Checks that `meta.input` and `meta.output` are valid JSON Schemas
+    /// (keeping the compiled input schema).
+    pub fn check_schemas(&self) -> Result<(), SkillError> {
+        let schema_error = |field, message| SkillError::Schema { file: self.file.clone(), field, message };
+        self.input_validator().map_err(|message| schema_error("input", message.to_owned()))?;
+        if let Some(output) = &self.meta.output {
+            jsonschema::validator_for(&Value::Object(output.clone())).map_err(|error| schema_error("output", error.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn input_validator(&self) -> Result<&jsonschema::Validator, &str> {
+        self.input
+            .get_or_init(|| jsonschema::validator_for(&Value::Object(self.meta.input.clone())).map_err(|error| error.to_string()))
+            .as_ref()
+            .map_err(String::as_str)
     }
 
     pub fn name(&self) -> &str {
@@ -88,8 +107,8 @@ impl Skill {
     /// Checks an input against `meta.input`: every way it fails, one per line,
     /// with where in the input (a JSON pointer).
     pub fn check_input(&self, input: &Value) -> Result<(), String> {
-        let problems: Vec<String> = self
-            .input
+        let validator = self.input_validator().map_err(|message| format!("the skill's meta.input is not a valid JSON Schema: {message}"))?;
+        let problems: Vec<String> = validator
             .iter_errors(input)
             .take(MAX_INPUT_PROBLEMS)
             .map(|error| {

@@ -34,6 +34,9 @@ fn every_built_in_skill_reads_compiles_and_exports_its_camel_case_name() {
     assert!(!skills.is_empty());
     for skill in skills {
         skill.javascript().unwrap_or_else(|error| panic!("{error}"));
+        // Not compiled as they load (see `Skill::input`): checked here.
+        assert!(skill.input.get().is_none(), "{}: its input schema is compiled when first needed", skill.name());
+        skill.check_schemas().unwrap_or_else(|error| panic!("{error}"));
         let module = meta::parse_module(&skill.source).expect("it parses");
         let camel = crate::typegen::camel_case(skill.name());
         let exported = module.body.iter().any(|item| {
