@@ -10,7 +10,9 @@
 //!   and full result, in the order the skill makes them ([`workflows`]);
 //! - **code mode**: the model holds the host's tools (the skills included) and
 //!   instructions, asks `search_tools` once, writes one program and reads its
-//!   response.
+//!   response; and where one skill does the whole workflow, on a third
+//!   project, that skill called as its tool `skill_<name>` (no discovery, no
+//!   program: code mode at its cheapest).
 //!
 //! Each path runs on its own fresh copy of the example project, and both must
 //! leave the same state (the task files equal, the same pages asked for) and
@@ -53,6 +55,8 @@ struct Measured {
     code_work: Duration,
     direct_startup: Duration,
     code_startup: Duration,
+    /// Code mode calling the workflow's skill as its tool, where one does it all.
+    skill_tool: Option<(Tally, Duration)>,
 }
 
 pub async fn measure(paths: &Paths, report: &mut Report) -> Result<()> {
@@ -101,7 +105,28 @@ async fn run(paths: &Paths, workflow: Workflow) -> Result<Measured> {
     code.close().await?;
 
     workflow.check((&direct_place, &found), (&code_place, &result))?;
-    Ok(Measured { direct: direct_tally, code: code_tally, direct_work, code_work, direct_startup, code_startup })
+    let skill_tool = skill_tool(paths, workflow, (&direct_place, &found)).await?;
+    Ok(Measured { direct: direct_tally, code: code_tally, direct_work, code_work, direct_startup, code_startup, skill_tool })
+}
+
+/// Code mode on a third fresh project, the skill called as its tool `skill_<name>`
+/// (it is in the host's tools/list, so no discovery and no program), held to the direct path's state.
+async fn skill_tool(paths: &Paths, workflow: Workflow, direct: (&Place<'_>, &serde_json::Value)) -> Result<Option<(Tally, Duration)>> {
+    let project = Project::fresh()?;
+    workflow.prepare(&project)?;
+    let site = Site::serve(project.root.join("site")).await?;
+    let place = Place { project: &project, site: &site };
+    let Some((tool, arguments)) = workflow.skill_call(&place) else { return Ok(None) };
+    let mut code = CodeMode::start(paths, &project.config()?, workflow.servers()).await?;
+    let started = Instant::now();
+    code.list_tools().await?;
+    let result = code.call(tool, arguments).await?;
+    let work = started.elapsed();
+    let tally = code.tally;
+    code.close().await?;
+    let output = result.structured_content.context("a skill with an output schema answers structured content")?;
+    workflow.check(direct, (&place, &output))?;
+    Ok(Some((tally, work)))
 }
 
 fn record(report: &mut Report, workflow: Workflow, measured: &Measured) {
@@ -140,6 +165,19 @@ fn record(report: &mut Report, workflow: Workflow, measured: &Measured) {
     report.figure(&key("direct_turn_inputs_cl100k"), direct.turn_inputs().cl100k as f64, "tokens", "direct: input over all turns, cl100k");
     report.figure(&key("code_turn_inputs_cl100k"), code.turn_inputs().cl100k as f64, "tokens", "code mode: input over all turns, cl100k");
     report.figure(&key("turn_inputs_reduction_cl100k_percent"), turns, "%", "reduction of the input over all turns, cl100k");
+    if let Some((skill, work)) = &measured.skill_tool {
+        println!(
+            "{:<52} {:>7} + {:>6} written + {:>6} read = {:>7} cl100k ({} call)",
+            "  code mode, the skill as a tool: tool definitions", skill.listing.cl100k, skill.written.cl100k, skill.read.cl100k, skill.total().cl100k, skill.calls
+        );
+        report.figure(&key("skill_tool_cl100k"), skill.total().cl100k as f64, "tokens", "code mode, the skill as its tool, cl100k");
+        report.figure(&key("skill_tool_o200k"), skill.total().o200k as f64, "tokens", "code mode, the skill as its tool, o200k");
+        let label = "reduction with the skill as its tool, cl100k";
+        report.figure(&key("skill_tool_reduction_cl100k_percent"), reduction(direct.total().cl100k, skill.total().cl100k), "%", label);
+        let label = "  the same without tool definitions";
+        report.figure(&key("skill_tool_work_reduction_cl100k_percent"), reduction(direct.work().cl100k, skill.work().cl100k), "%", label);
+        report.figure(&key("skill_tool_ms"), ms(*work), "ms", "code mode, the skill as its tool: wall time of the work");
+    }
     report.figure(&key("direct_ms"), ms(measured.direct_work), "ms", "direct: wall time of the work");
     report.figure(&key("code_ms"), ms(measured.code_work), "ms", "code mode: wall time of the work");
     report.figure(&key("direct_startup_ms"), ms(measured.direct_startup), "ms", "  direct: starting the servers");
@@ -148,13 +186,19 @@ fn record(report: &mut Report, workflow: Workflow, measured: &Measured) {
 
 /// The summary: one row per workflow.
 fn print_table(rows: &[(Workflow, Measured)]) {
-    println!("\n| workflow | direct cl100k (o200k) | code mode cl100k (o200k) | reduction cl100k (o200k) | plan | without definitions | calls direct / code | direct ms | code ms |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "\n| workflow | direct cl100k (o200k) | code mode cl100k (o200k) | reduction cl100k (o200k) | plan | without definitions | skill as its tool: cl100k, reduction | input over all turns: direct / code | calls direct / code | direct ms | code ms |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (workflow, measured) in rows {
         let (direct, code) = (measured.direct.total(), measured.code.total());
         let plan = workflow.plan_estimate().map_or("–".to_owned(), |plan| format!("{plan}%"));
+        let skill = measured.skill_tool.as_ref().map_or("–".to_owned(), |(skill, _)| {
+            format!("{}, {:.1}%", skill.total().cl100k, reduction(direct.cl100k, skill.total().cl100k))
+        });
+        let turns = (measured.direct.turn_inputs().cl100k, measured.code.turn_inputs().cl100k);
         println!(
-            "| {} | {} ({}) | {} ({}) | {:.1}% ({:.1}%) | {plan} | {:.1}% | {} / {} | {:.0} | {:.0} |",
+            "| {} | {} ({}) | {} ({}) | {:.1}% ({:.1}%) | {plan} | {:.1}% | {skill} | {} / {} | {} / {} | {:.0} | {:.0} |",
             workflow.title(),
             direct.cl100k,
             direct.o200k,
@@ -163,6 +207,8 @@ fn print_table(rows: &[(Workflow, Measured)]) {
             reduction(direct.cl100k, code.cl100k),
             reduction(direct.o200k, code.o200k),
             reduction(measured.direct.work().cl100k, measured.code.work().cl100k),
+            turns.0,
+            turns.1,
             measured.direct.calls,
             measured.code.calls,
             ms(measured.direct_work),

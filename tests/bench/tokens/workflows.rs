@@ -176,6 +176,21 @@ impl Workflow {
         })
     }
 
+    /// The skill tool that does the whole workflow, and its arguments, where one does:
+    /// code mode at its cheapest (no discovery, no program).
+    pub fn skill_call(self, place: &Place<'_>) -> Option<(&'static str, Value)> {
+        let root = place.root();
+        match self {
+            Workflow::DiagnosticsToTasks => Some(("skill_diagnostics-to-tasks", json!({ "projectRoot": root, "maxTasks": DIAGNOSTIC_TASKS }))),
+            Workflow::WebTest => Some(("skill_web-testing", json!({ "url": place.page() }))),
+            Workflow::BulkTasks => Some((
+                "skill_bulk-task-operations",
+                json!({ "projectRoot": root, "operation": "set-status", "filter": { "status": "pending", "search": "lint" }, "status": "done" }),
+            )),
+            _ => None,
+        }
+    }
+
     /// The direct path's calls; returns what the check compares.
     pub async fn direct(self, direct: &mut Direct, place: &Place<'_>) -> Result<Value> {
         match self {
@@ -198,7 +213,8 @@ impl Workflow {
 
     /// Both paths did the same work and left the same state.
     pub fn check(self, direct: (&Place<'_>, &Value), code: (&Place<'_>, &Value)) -> Result<()> {
-        let (direct_tasks, code_tasks) = (direct.0.project.tasks()?, code.0.project.tasks()?);
+        let tasks = |place: &Place<'_>| -> Result<Vec<Value>> { Ok(place.project.tasks()?.iter().map(without_repeats).collect()) };
+        let (direct_tasks, code_tasks) = (tasks(direct.0)?, tasks(code.0)?);
         ensure!(direct_tasks == code_tasks, "{}: the task files differ:\ndirect {direct_tasks:#?}\ncode {code_tasks:#?}", self.key());
         ensure!(direct.0.site.requested() == code.0.site.requested(), "{}: the pages asked for differ", self.key());
         let (found, result) = (direct.1, code.1);
@@ -371,9 +387,10 @@ fn web_check(found: &Value, report: &Value, origins: (&str, &str)) -> Result<()>
     ensure!(!issues.is_empty() && report["performance"]["lcpMs"].is_number(), "web test: {report}");
     for issue in issues {
         let message = issue["message"].as_str().context("message")?.replace(origins.0, origins.1);
+        let message = console_text(&message);
         let message = message.as_str();
         let seen = match issue["type"].as_str() {
-            Some("console") => found["console"].as_str().is_some_and(|text| text.contains(message)),
+            Some("console") => found["console"].as_str().is_some_and(|text| console_text(text).contains(message)),
             Some("network") => {
                 let url = message.split_whitespace().nth(1).unwrap_or(message);
                 found["network"].as_str().is_some_and(|text| text.contains(url))
@@ -498,4 +515,41 @@ async fn logs_direct(direct: &mut Direct) -> Result<Value> {
     let logs = client_text(&direct.call("spec-workflow", "read_multiple_files", json!({ "paths": paths })).await?);
     direct.call("spec-workflow", "read_multiple_files", json!({ "paths": [format!("{root}/specs/{SPEC}/tasks.md")] })).await?;
     Ok(json!(logs.matches("# Implementation Log: Task ").count()))
+}
+
+/// A task with chrome-devtools' repeat counts taken out of its texts (see [`console_text`]).
+fn without_repeats(task: &Value) -> Value {
+    let mut task = task.clone();
+    for key in ["title", "description", "details"] {
+        if let Some(text) = task[key].as_str() {
+            task[key] = json!(console_text(text));
+        }
+    }
+    task
+}
+
+/// `text` without chrome-devtools' ` (N args)` and ` [N times]`: it lists a message
+/// repeated before the listing once with a count, otherwise once per time, so
+/// the two paths may read the same console in either form.
+fn console_text(text: &str) -> String {
+    let mut kept = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find([' ']) {
+        kept.push_str(&rest[..at]);
+        let after = &rest[at..];
+        let skip = [(" (", " args)"), (" [", " times]")].iter().find_map(|(open, close)| {
+            let inner = after.strip_prefix(open)?;
+            let end = inner.find(close)?;
+            inner[..end].bytes().all(|byte| byte.is_ascii_digit()).then_some(open.len() + end + close.len())
+        });
+        match skip {
+            Some(length) if length > 0 => rest = &after[length..],
+            _ => {
+                kept.push(' ');
+                rest = &after[1..];
+            }
+        }
+    }
+    kept.push_str(rest);
+    kept
 }
