@@ -57,6 +57,10 @@
 //!   and an in-process node:vm server, same client, same programs.
 //!   `bench alternatives` runs only this.
 //!
+//! - Tokens (`tokens.rs`): the plan's workflows done for real against the seed
+//!   servers, directly and as one program, and what a model reads and writes on
+//!   each path. `bench tokens` runs only this.
+//!
 //! - State (`state.rs`): `cache.get`, `cache.set`, `session.get` and
 //!   `sessions.get` latency, a run with a session, and what the state adds to
 //!   a run that does not use it. `bench state` runs only this.
@@ -97,6 +101,7 @@ mod search_quality;
 mod skills;
 mod soak;
 mod state;
+mod tokens;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -140,6 +145,8 @@ const PHASE_RUNS: usize = 1_000;
 const SECTION_LIMIT: Duration = Duration::from_secs(600);
 /// The soak runs 100,000 runs, some of them memory bombs: it may take minutes.
 const SOAK_LIMIT: Duration = Duration::from_secs(1_200);
+/// The token benchmark starts task-master, Chromium and the host for each of its workflows.
+const TOKENS_LIMIT: Duration = Duration::from_secs(1_800);
 /// The longest the cold warm-up (compiling the guest) may take.
 const COLD_BUILD_LIMIT: Duration = Duration::from_secs(1_200);
 
@@ -212,6 +219,11 @@ async fn main() -> Result<()> {
         core(&paths, &mut report).await?;
         return output::finish(report, Some("core"));
     }
+    if std::env::args().nth(1).as_deref() == Some("tokens") {
+        report.section("token benchmark: the plan's workflows, direct vs code mode");
+        bounded("tokens", TOKENS_LIMIT, tokens::measure(&paths, &mut report)).await?;
+        return output::finish(report, Some("tokens"));
+    }
     if std::env::args().nth(1).as_deref() == Some("hardening") {
         // `bench hardening`: only the overshoot and soak figures
         hardening(&paths, &mut report).await?;
@@ -248,6 +260,9 @@ async fn main() -> Result<()> {
 
     report.section("search (library, 5,000 synthetic tools; evaluation set)");
     search_quality::measure(&mut report);
+
+    report.section("token benchmark: the plan's workflows, direct vs code mode");
+    bounded("tokens", TOKENS_LIMIT, tokens::measure(&paths, &mut report)).await?;
 
     raw_client::measure(&paths, &mut report)?;
     curves::measure(&paths, &mut report)?;
