@@ -150,8 +150,9 @@ pub struct CodeMode {
 }
 
 impl CodeMode {
-    /// Starts the host with `config` and has it start `servers` (the warm-up is not counted:
-    /// a model would not see it, and the direct path's servers are started before its clock too).
+    /// Starts the host with `config`, has it start `servers` and searches once (the warm-up is
+    /// not counted: a model would not see it, and the direct path's servers are started before
+    /// its clock too).
     pub async fn start(paths: &Paths, config: &Value, servers: &[&str]) -> Result<CodeMode> {
         let started = Instant::now();
         let host = Connection::host(paths, config).await?;
@@ -159,6 +160,12 @@ impl CodeMode {
         let result = call(&host.peer(), "execute_code", &json!({ "code": warm, "timeout": RUN_TIMEOUT_MS })).await?;
         if result.structured_content.as_ref().is_none_or(|response| response["ok"] != json!(true)) {
             bail!("starting {servers:?} in the host failed: {}", super::count::client_text(&result));
+        }
+        // The first search lists every configured server, starting those a lazy host has not:
+        // done here, so the measured search only ranks, as in a session that searched before.
+        let searched = call(&host.peer(), "search_tools", &json!({ "query": "list" })).await?;
+        if searched.is_error == Some(true) {
+            bail!("the warm-up search failed: {}", super::count::client_text(&searched));
         }
         Ok(CodeMode { host, tally: Tally::default(), startup: started.elapsed() })
     }

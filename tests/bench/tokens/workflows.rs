@@ -213,7 +213,9 @@ impl Workflow {
 
     /// Both paths did the same work and left the same state.
     pub fn check(self, direct: (&Place<'_>, &Value), code: (&Place<'_>, &Value)) -> Result<()> {
-        let tasks = |place: &Place<'_>| -> Result<Vec<Value>> { Ok(place.project.tasks()?.iter().map(without_repeats).collect()) };
+        // Each path has its own site: its origin is read as the direct path's.
+        let origins = (code.0.site.origin.as_str(), direct.0.site.origin.as_str());
+        let tasks = |place: &Place<'_>| -> Result<Vec<Value>> { Ok(place.project.tasks()?.iter().map(|task| comparable(task, origins)).collect()) };
         let (direct_tasks, code_tasks) = (tasks(direct.0)?, tasks(code.0)?);
         ensure!(direct_tasks == code_tasks, "{}: the task files differ:\ndirect {direct_tasks:#?}\ncode {code_tasks:#?}", self.key());
         ensure!(direct.0.site.requested() == code.0.site.requested(), "{}: the pages asked for differ", self.key());
@@ -517,12 +519,13 @@ async fn logs_direct(direct: &mut Direct) -> Result<Value> {
     Ok(json!(logs.matches("# Implementation Log: Task ").count()))
 }
 
-/// A task with chrome-devtools' repeat counts taken out of its texts (see [`console_text`]).
-fn without_repeats(task: &Value) -> Value {
+/// A task with chrome-devtools' repeat counts taken out of its texts (see
+/// [`console_text`]) and the site origin `origins.0` read as `origins.1`.
+fn comparable(task: &Value, origins: (&str, &str)) -> Value {
     let mut task = task.clone();
     for key in ["title", "description", "details"] {
         if let Some(text) = task[key].as_str() {
-            task[key] = json!(console_text(text));
+            task[key] = json!(console_text(&text.replace(origins.0, origins.1)));
         }
     }
     task
@@ -540,11 +543,12 @@ fn console_text(text: &str) -> String {
         let skip = [(" (", " args)"), (" [", " times]")].iter().find_map(|(open, close)| {
             let inner = after.strip_prefix(open)?;
             let end = inner.find(close)?;
-            inner[..end].bytes().all(|byte| byte.is_ascii_digit()).then_some(open.len() + end + close.len())
+            let digits = &inner[..end];
+            (!digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit())).then_some(open.len() + end + close.len())
         });
         match skip {
-            Some(length) if length > 0 => rest = &after[length..],
-            _ => {
+            Some(length) => rest = &after[length..],
+            None => {
                 kept.push(' ');
                 rest = &after[1..];
             }
