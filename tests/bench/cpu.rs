@@ -6,12 +6,14 @@
 //! spinning run until it answers `fuel_exhausted` against the budget the
 //! default fuel was calibrated to, and what each program burns per second.
 //!
+//! The cost of fuel metering alone is measured beside the sandbox: the
+//! sandbox's engine always consumes fuel, so [`metering`] runs the same guest
+//! in two engines of its own, fuel on and off (epoch interruption on in both).
+//!
 //! It owns the suite ([`SUITE`], which `alternatives.rs` runs too) and these
 //! figures; it touches nothing of the host but its public library API.
-//!
-//! Fuel on vs off (the cost of metering alone) is not measured: the engine
-//! always consumes fuel (`consume_fuel(true)` in the sandbox's engine
-//! configuration) and the library has no switch for it.
+
+mod metering;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,6 +29,7 @@ use serde_json::Value;
 
 use crate::child::Paths;
 use crate::report::{Report, Target, ms};
+use metering::Harness;
 
 /// Runs of each program on each side; the best counts.
 const REPEATS: usize = 3;
@@ -111,21 +114,26 @@ pub async fn measure(paths: &Paths, report: &mut Report) -> Result<()> {
     let limits = Limits { default_timeout: RUN_TIMEOUT, ..Limits::default() };
     let sandbox = Sandbox::new(limits.clone(), &paths.cache_dir).await?;
     let bridge = Bridge::new(&Config::default());
+    let guest = metering::guest_component(paths.host.parent().context("the host binary lives in a directory")?)?;
+    let (metered, unmetered) = (Harness::new(&guest, true)?, Harness::new(&guest, false)?);
     for workload in SUITE {
         let (native, native_result) = best_native(workload.code)?;
         let (ours, outcome) = best_sandboxed(&sandbox, &bridge, &limits, workload.code).await?;
         if outcome.result != native_result {
             bail!("{}: the sandbox returned {} and native QuickJS {native_result}", workload.name, outcome.result);
         }
+        let fuel_on = best_guest(&metered, workload.code, &native_result).await?;
+        let fuel_off = best_guest(&unmetered, workload.code, &native_result).await?;
         let name = workload.name;
         report.figure(&format!("cpu_{name}_native_ms"), ms(native), "ms", &format!("{name}: native QuickJS"));
         report.figure(&format!("cpu_{name}_sandbox_ms"), ms(ours), "ms", &format!("{name}: sandbox (fuel + deadline)"));
         report.target(&format!("cpu_{name}_ratio"), ratio(ours, native), "x", &format!("{name}: sandbox / native"), Target::AtMost(2.0));
         let fuel_per_s = outcome.stats.fuel_used as f64 / ours.as_secs_f64() / 1e9;
         report.figure(&format!("cpu_{name}_fuel_g_per_s"), fuel_per_s, "G/s", &format!("{name}: fuel burnt per second"));
+        report.figure(&format!("cpu_{name}_guest_fuel_on_ms"), ms(fuel_on), "ms", &format!("{name}: guest's run, fuel on (epoch on)"));
+        report.figure(&format!("cpu_{name}_guest_fuel_off_ms"), ms(fuel_off), "ms", &format!("{name}: guest's run, fuel off (epoch on)"));
+        report.figure(&format!("cpu_{name}_fuel_metering_ratio"), ratio(fuel_on, fuel_off), "x", &format!("{name}: fuel metering alone (on / off)"));
     }
-    report.note("cpu_fuel_metering_cost", Value::from("not measured: the library has no switch for fuel (the engine always consumes it)"));
-    println!("fuel on vs off (metering alone): not measured, the sandbox's engine always consumes fuel and has no switch");
     fuel_exhaustion(&sandbox, &bridge, &limits, report).await
 }
 
@@ -163,6 +171,20 @@ fn run_native(code: &str) -> Result<Value> {
         .with(|context| context.eval(format!("JSON.stringify((function () {{\n{code}\n}})())")))
         .map_err(|error| anyhow::anyhow!("native QuickJS: {error}"))?;
     Ok(serde_json::from_str(&json)?)
+}
+
+/// The best of [`REPEATS`] runs of the guest's `run` in `harness`, each of
+/// which must return `expected`.
+async fn best_guest(harness: &Harness, code: &str, expected: &Value) -> Result<Duration> {
+    let mut best = Duration::MAX;
+    for _ in 0..REPEATS {
+        let (result, elapsed) = harness.run(code).await?;
+        if &result != expected {
+            bail!("the guest returned {result} and native QuickJS {expected}");
+        }
+        best = best.min(elapsed);
+    }
+    Ok(best)
 }
 
 /// The best of [`REPEATS`] sandboxed runs, each of which must succeed.
