@@ -497,24 +497,33 @@ fn strip_args(message: &str) -> &str {
     }
 }
 
+/// The text the filesystem server answers: its structured `{content}`, as the skill reads it.
+fn file_text(result: &rmcp::model::CallToolResult) -> String {
+    match value_of(result) {
+        Value::Object(object) => object.get("content").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        Value::String(text) => text,
+        other => other.to_string(),
+    }
+}
+
 /// The reads of `spec-workflow-analyzer` for one spec, in its order: the server's
 /// folder, the specs, the spec's logs, the logs in one batch, its tasks.md; the logs read.
 async fn logs_direct(direct: &mut Direct) -> Result<Value> {
-    let allowed = client_text(&direct.call("spec-workflow", "list_allowed_directories", json!({})).await?);
+    let allowed = file_text(&direct.call("spec-workflow", "list_allowed_directories", json!({})).await?);
     let folder = allowed.lines().skip(1).find(|line| !line.trim().is_empty()).context("an allowed directory")?;
     let root = match folder.ends_with("/.spec-workflow") {
         true => folder.to_owned(),
         false => format!("{}/.spec-workflow", folder.trim_end_matches('/')),
     };
-    let specs = client_text(&direct.call("spec-workflow", "list_directory", json!({ "path": format!("{root}/specs") })).await?);
+    let specs = file_text(&direct.call("spec-workflow", "list_directory", json!({ "path": format!("{root}/specs") })).await?);
     ensure!(specs.lines().any(|line| line == format!("[DIR] {SPEC}")), "no spec {SPEC}: {specs}");
     let dir = format!("{root}/specs/{SPEC}/Implementation Logs");
-    let listing = client_text(&direct.call("spec-workflow", "list_directory", json!({ "path": dir })).await?);
+    let listing = file_text(&direct.call("spec-workflow", "list_directory", json!({ "path": dir })).await?);
     let mut names: Vec<&str> = listing.lines().filter_map(|line| line.strip_prefix("[FILE] ")).filter(|name| name.ends_with(".md")).collect();
     names.sort_unstable();
     let paths: Vec<String> = names.iter().map(|name| format!("{dir}/{name}")).collect();
     ensure!(paths.len() <= 25, "the skill reads more than 25 logs in batches of 25: {}", paths.len());
-    let logs = client_text(&direct.call("spec-workflow", "read_multiple_files", json!({ "paths": paths })).await?);
+    let logs = file_text(&direct.call("spec-workflow", "read_multiple_files", json!({ "paths": paths })).await?);
     direct.call("spec-workflow", "read_multiple_files", json!({ "paths": [format!("{root}/specs/{SPEC}/tasks.md")] })).await?;
     Ok(json!(logs.matches("# Implementation Log: Task ").count()))
 }
