@@ -22,7 +22,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use rmcp::RoleClient;
 use rmcp::service::Peer;
 use serde_json::{Value, json};
@@ -99,7 +99,7 @@ struct Figures {
 }
 
 pub async fn measure(paths: &Paths, report: &mut Report) -> Result<()> {
-    let servers = servers_dir()?;
+    let servers = servers_dir(paths)?;
     let mut all = Vec::with_capacity(Contender::ALL.len());
     for contender in Contender::ALL {
         println!("measuring {} ...", contender.name());
@@ -132,13 +132,17 @@ pub async fn measure(paths: &Paths, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// The alternative servers' folder, with its npm packages installed.
-fn servers_dir() -> Result<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench").join("alternatives");
-    if !dir.join("node_modules").join("deno").join("deno").is_file() {
-        bail!("{} has no node_modules/deno: run `make setup`", dir.display());
-    }
-    Ok(dir)
+/// The alternative servers' folder, with its npm packages installed: in the
+/// source tree the benchmark was built from, or else in the one whose
+/// `target/release/` holds the host (a worktree may share a target dir).
+fn servers_dir(paths: &Paths) -> Result<PathBuf> {
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/alternatives");
+    let beside_host = paths.host.ancestors().nth(3).map(|root| root.join("tests/bench/alternatives"));
+    [Some(built_from.clone()), beside_host]
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("node_modules/deno/deno").is_file())
+        .with_context(|| format!("{} has no node_modules/deno: run `make setup`", built_from.display()))
 }
 
 /// A yes/no figure of every contender, printed on one line.
