@@ -119,7 +119,7 @@ use rmcp::service::Peer;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use child::{Connection, Counters, Paths, call, duration_ms, execute, execute_with};
+use child::{Connection, Counters, Paths, call, duration_ms, execute, execute_with, respond};
 use report::{Report, Target, max, median, min, ms, percentile, us};
 
 const TRIVIAL: &str = "return 1;";
@@ -518,7 +518,7 @@ async fn memory_after_work(paths: &Paths, idle: f64, report: &mut Report) -> Res
     let mut bombs = JoinSet::new();
     for _ in 0..BOMBS {
         let peer = peer.clone();
-        bombs.spawn(async move { execute(&peer, MEMORY_BOMB).await });
+        bombs.spawn(async move { respond(&peer, json!({ "code": MEMORY_BOMB })).await });
     }
     while let Some(bomb) = bombs.join_next().await {
         let (response, _) = bomb??;
