@@ -43,9 +43,9 @@ impl Project {
     pub fn config(&self) -> Result<Value> {
         let text = std::fs::read_to_string(repository_root().join("config/seed-servers.json"))?;
         let resolved = text
-            .replace("${SEED_PROJECT:-${MCP_CODE_RUNTIME_ROOT:-.}/examples/seed-project}", &self.root_text())
+            .replace("${SEED_PROJECT:-${MCP_CODE_RUNTIME_ROOT:-${PWD}}/examples/seed-project}", &self.root_text())
             .replace("${SEED_HOME:-${TMPDIR:-/tmp}/mcp-code-runtime-seed-home}", &self.home.display().to_string())
-            .replace("${MCP_CODE_RUNTIME_ROOT:-.}", &repository_root().display().to_string());
+            .replace("${MCP_CODE_RUNTIME_ROOT:-${PWD}}", &repository_root().display().to_string());
         if let Some(at) = resolved.find("${") {
             bail!("config/seed-servers.json has a variable the benchmark does not set: {}", &resolved[at..(at + 60).min(resolved.len())]);
         }
