@@ -19,6 +19,8 @@ mod search_quality;
 mod seed;
 mod seed_failures;
 mod seed_servers;
+#[path = "../seed_site.rs"]
+mod seed_site;
 mod seed_skills_spec;
 mod seed_skills_tasks;
 mod seed_skills_web;

@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::seed_servers::{Seed, Site};
+use crate::seed_site::{read_head, wait_for_request};
 use crate::seed_skills_tasks::call_skill;
 use crate::seed_workflows::{site_audit_for, tasks_on_disk};
 use crate::util::expect_error;
@@ -54,32 +55,19 @@ impl Pages {
 
     /// Waits until `path` was asked for, up to a generous bound.
     async fn wait_for(&self, path: &str) -> bool {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
-        while tokio::time::Instant::now() < deadline {
-            if self.requested.lock().unwrap().iter().any(|seen| seen == path) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        false
+        wait_for_request(&self.requested, path, Duration::from_secs(180)).await
     }
 }
 
 /// Answers one request (its head at most 16 KiB): a page, a 404, or, for `/stall.png`, nothing until the client leaves.
 async fn answer(mut stream: TcpStream, log: Arc<Mutex<Vec<String>>>) {
-    let mut head = Vec::new();
-    let mut buffer = [0u8; 4096];
-    while !head.windows(4).any(|window| window == b"\r\n\r\n") && head.len() < 16 * 1024 {
-        match stream.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => head.extend_from_slice(&buffer[..read]),
-        }
-    }
+    let Some(head) = read_head(&mut stream).await else { return };
     let path = String::from_utf8_lossy(&head).split_whitespace().nth(1).unwrap_or("/").to_owned();
     log.lock().unwrap().push(path.clone());
     let (status, body) = match path.as_str() {
         "/stall.png" => {
             // Held until the browser gives up or dies.
+            let mut buffer = [0u8; 4096];
             while !matches!(stream.read(&mut buffer).await, Ok(0) | Err(_)) {}
             return;
         }

@@ -7,15 +7,13 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
+pub(crate) use crate::seed_site::Site;
+use crate::seed_site::copy_dir;
 use crate::util::{Host, HostOptions, expect_result, tests_dir};
 
 /// A run's time limit: the first call of a server starts it (task-master takes about 3 s, Chromium more).
@@ -63,20 +61,6 @@ impl Seed {
 
 fn repository_root() -> PathBuf {
     tests_dir().parent().expect("tests/ is in the repository").to_path_buf()
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("read {}", from.display()))? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 #[tokio::test]
@@ -244,102 +228,6 @@ async fn task_master_reads_the_example_tasks_and_writes_a_status_to_the_task_fil
     assert_eq!(on_disk["master"]["tasks"][2]["id"], json!("3"));
     assert_eq!(on_disk["master"]["tasks"][2]["status"], json!("done"), "{on_disk:#}");
     Ok(())
-}
-
-/// A static file server on loopback over `root`, recording every path asked for
-/// and the body of every POST (answered with a page saying how much it received).
-pub(crate) struct Site {
-    pub(crate) port: u16,
-    pub(crate) requested: Arc<Mutex<Vec<String>>>,
-    /// `(path, body)` of each POST.
-    pub(crate) posted: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-impl Site {
-    pub(crate) async fn serve(root: PathBuf) -> Result<Site> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let port = listener.local_addr()?.port();
-        let requested = Arc::new(Mutex::new(Vec::new()));
-        let posted = Arc::new(Mutex::new(Vec::new()));
-        let (log, posts) = (requested.clone(), posted.clone());
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(answer(stream, root.clone(), log.clone(), posts.clone()));
-            }
-        });
-        Ok(Site { port, requested, posted })
-    }
-
-    /// Waits until `path` was asked for, up to a generous bound.
-    pub(crate) async fn wait_for(&self, path: &str) -> bool {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while tokio::time::Instant::now() < deadline {
-            if self.requested.lock().unwrap().iter().any(|seen| seen == path) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
-    }
-}
-
-/// Most bytes of a request (head and body) read.
-const MAX_REQUEST: usize = 64 * 1024;
-
-/// Answers one HTTP/1.1 request (at most 16 KiB of head) with the file or 404, or a POST
-/// (body up to [`MAX_REQUEST`]) with a page saying how many bytes arrived, then closes.
-async fn answer(mut stream: tokio::net::TcpStream, root: PathBuf, log: Arc<Mutex<Vec<String>>>, posts: Arc<Mutex<Vec<(String, String)>>>) {
-    let mut head = Vec::new();
-    let mut buffer = [0u8; 4096];
-    while !head.windows(4).any(|window| window == b"\r\n\r\n") && head.len() < 16 * 1024 {
-        match stream.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => head.extend_from_slice(&buffer[..read]),
-        }
-    }
-    let end = head.windows(4).position(|window| window == b"\r\n\r\n").map_or(head.len(), |at| at + 4);
-    let (head, mut request_body) = (String::from_utf8_lossy(&head[..end]).into_owned(), head[end..].to_vec());
-    let path = head.split_whitespace().nth(1).unwrap_or("/").split('?').next().unwrap_or("/").to_owned();
-    log.lock().unwrap().push(path.clone());
-    if head.starts_with("POST ") {
-        let length = head
-            .lines()
-            .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|value| value.trim().parse::<usize>().unwrap_or(0)))
-            .unwrap_or(0)
-            .min(MAX_REQUEST);
-        while request_body.len() < length {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(read) => request_body.extend_from_slice(&buffer[..read]),
-            }
-        }
-        let received = String::from_utf8_lossy(&request_body).into_owned();
-        let page = format!("<!doctype html><title>Received</title><p>Received {} bytes</p>", received.len());
-        posts.lock().unwrap().push((path, received));
-        let reply = format!("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}", page.len());
-        let _ = stream.write_all(reply.as_bytes()).await;
-        let _ = stream.shutdown().await;
-        return;
-    }
-    let file = root.join(path.trim_start_matches('/'));
-    let found = !path.contains("..") && file.is_file();
-    let (status, body, kind) = match found {
-        true => ("200 OK", std::fs::read(&file).unwrap_or_default(), content_type(&file)),
-        false => ("404 Not Found", b"not found".to_vec(), "text/plain"),
-    };
-    let reply = format!("HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
-    let _ = stream.write_all(reply.as_bytes()).await;
-    let _ = stream.write_all(&body).await;
-    let _ = stream.shutdown().await;
-}
-
-fn content_type(file: &Path) -> &'static str {
-    match file.extension().and_then(|extension| extension.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript",
-        Some("svg") => "image/svg+xml",
-        _ => "application/octet-stream",
-    }
 }
 
 #[tokio::test]

@@ -98,6 +98,8 @@ mod plot;
 mod raw_client;
 mod report;
 mod search_quality;
+#[path = "../seed_site.rs"]
+mod seed_site;
 mod skills;
 mod soak;
 mod state;

@@ -4,13 +4,13 @@
 //! served on loopback. Nothing here speaks MCP.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use tempfile::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+
+pub use crate::seed_site::Site;
+use crate::seed_site::copy_dir;
 
 /// The repository: this crate is `tests/` in it.
 pub fn repository_root() -> PathBuf {
@@ -80,88 +80,3 @@ impl Project {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("read {}", from.display()))? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}
-
-/// A static file server on loopback over a folder, recording the paths asked for.
-pub struct Site {
-    pub origin: String,
-    requested: Arc<Mutex<Vec<String>>>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-/// Most bytes of a request head read.
-const MAX_HEAD: usize = 16 * 1024;
-
-impl Site {
-    pub async fn serve(root: PathBuf) -> Result<Site> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let origin = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
-        let requested = Arc::new(Mutex::new(Vec::new()));
-        let log = requested.clone();
-        let server = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(answer(stream, root.clone(), log.clone()));
-            }
-        });
-        Ok(Site { origin, requested, server })
-    }
-
-    /// The distinct paths asked for so far, sorted.
-    pub fn requested(&self) -> Vec<String> {
-        let mut paths = self.requested.lock().expect("the request log").clone();
-        paths.sort();
-        paths.dedup();
-        paths
-    }
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-/// Answers one GET with the file or 404, then closes.
-async fn answer(mut stream: tokio::net::TcpStream, root: PathBuf, log: Arc<Mutex<Vec<String>>>) {
-    let mut head = Vec::new();
-    let mut buffer = [0u8; 4096];
-    while !head.windows(4).any(|window| window == b"\r\n\r\n") && head.len() < MAX_HEAD {
-        match stream.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => head.extend_from_slice(&buffer[..read]),
-        }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let path = head.split_whitespace().nth(1).unwrap_or("/").split('?').next().unwrap_or("/").to_owned();
-    log.lock().expect("the request log").push(path.clone());
-    let file = root.join(path.trim_start_matches('/'));
-    let (status, body, kind) = match !path.contains("..") && file.is_file() {
-        true => ("200 OK", std::fs::read(&file).unwrap_or_default(), content_type(&file)),
-        false => ("404 Not Found", b"not found".to_vec(), "text/plain"),
-    };
-    let reply = format!("HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
-    let _ = stream.write_all(reply.as_bytes()).await;
-    let _ = stream.write_all(&body).await;
-    let _ = stream.shutdown().await;
-}
-
-fn content_type(file: &Path) -> &'static str {
-    match file.extension().and_then(|extension| extension.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript",
-        Some("svg") => "image/svg+xml",
-        _ => "application/octet-stream",
-    }
-}

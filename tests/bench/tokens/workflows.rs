@@ -55,7 +55,7 @@ impl Place<'_> {
     }
 
     fn page(&self) -> String {
-        format!("{}/index.html", self.site.origin)
+        format!("{}/index.html", self.site.origin())
     }
 }
 
@@ -214,18 +214,19 @@ impl Workflow {
     /// Both paths did the same work and left the same state.
     pub fn check(self, direct: (&Place<'_>, &Value), code: (&Place<'_>, &Value)) -> Result<()> {
         // Each path has its own site: its origin is read as the direct path's.
-        let origins = (code.0.site.origin.as_str(), direct.0.site.origin.as_str());
+        let (code_origin, direct_origin) = (code.0.site.origin(), direct.0.site.origin());
+        let origins = (code_origin.as_str(), direct_origin.as_str());
         let tasks = |place: &Place<'_>| -> Result<Vec<Value>> { Ok(place.project.tasks()?.iter().map(|task| comparable(task, origins)).collect()) };
         let (direct_tasks, code_tasks) = (tasks(direct.0)?, tasks(code.0)?);
         ensure!(direct_tasks == code_tasks, "{}: the task files differ:\ndirect {direct_tasks:#?}\ncode {code_tasks:#?}", self.key());
-        ensure!(direct.0.site.requested() == code.0.site.requested(), "{}: the pages asked for differ", self.key());
+        ensure!(direct.0.site.paths() == code.0.site.paths(), "{}: the pages asked for differ", self.key());
         let (found, result) = (direct.1, code.1);
         match self {
             Workflow::DiagnosticsToTasks => {
                 ensure!(result["tasksCreated"] == json!(DIAGNOSTIC_TASKS) && found == &json!(DIAGNOSTIC_TASKS), "diagnostics: {result} vs {found}");
                 ensure!(code_tasks.len() == 5 + DIAGNOSTIC_TASKS, "diagnostics: {} tasks", code_tasks.len());
             }
-            Workflow::WebTest => web_check(found, result, (&code.0.site.origin, &direct.0.site.origin))?,
+            Workflow::WebTest => web_check(found, result, origins)?,
             Workflow::BulkTasks | Workflow::BulkTasksOneCall => {
                 let done = code_tasks.iter().filter(|task| task["status"] == json!("done")).count();
                 ensure!(result["succeeded"].as_array().map(Vec::len) == Some(BULK_TASKS), "bulk: {result}");
