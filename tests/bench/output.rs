@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
+use mcp_code_runtime::analytics::dashboard;
 use serde_json::{Value, json};
 
 use crate::curves::Curve;
@@ -66,24 +67,13 @@ fn bench_dir() -> Result<PathBuf> {
 
 /// The time now in UTC, as `2026-11-29T18:04:05Z`.
 fn utc_now() -> String {
-    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
-    let (days, of_day) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", of_day / 3600, of_day % 3600 / 60, of_day % 60)
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as i64);
+    utc_stamp(ms)
 }
 
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 } as u32;
-    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
+/// Unix milliseconds in UTC as `2026-11-29T18:04:05Z`, from the dashboard's calendar.
+fn utc_stamp(ms: i64) -> String {
+    format!("{}Z", dashboard::utc(ms).replacen(' ', "T", 1))
 }
 
 /// The CPU model, its logical cores, the memory and the kernel.
@@ -102,13 +92,15 @@ fn machine() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::civil_from_days;
+    use super::utc_stamp;
+
+    const DAY_MS: i64 = 86_400_000;
 
     #[test]
     fn days_since_the_epoch_are_gregorian_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_017), (2000, 3, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-        assert_eq!(civil_from_days(20_786), (2026, 11, 29));
+        assert_eq!(utc_stamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_stamp(11_017 * DAY_MS), "2000-03-01T00:00:00Z");
+        assert_eq!(utc_stamp(19_782 * DAY_MS), "2024-02-29T00:00:00Z");
+        assert_eq!(utc_stamp(20_786 * DAY_MS + 65_045_000), "2026-11-29T18:04:05Z");
     }
 }
